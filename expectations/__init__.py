@@ -1,0 +1,1 @@
+"""The Great Expectations suites, shipped inside the installed package as ``rasid.expectations``."""

@@ -1,0 +1,214 @@
+"""The ``rasid`` command: demo, run, extract, report.
+
+A thin shell over the package: parse arguments, build settings at the edge, call one function,
+print results. Problems a person must fix (bad config, unreachable lake) print one clear line
+and exit with status 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rasid import __version__
+from rasid.config import ConfigError
+
+EXIT_USAGE = 2
+
+
+def _quiet_prefect(verbose: bool) -> None:
+    # Prefect's per-task lines would bury the progress display; its API server's shutdown
+    # chatter is not something a successful run should show.
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+def _run_collect(sources_file: str, lake: str, verbose: bool) -> dict[str, Any]:
+    from rasid import config, progress, storage
+
+    config.load_sources(sources_file)  # fail fast, before Prefect starts
+    storage.open_lake(lake)  # a missing bucket or unwritable path fails here, clearly
+    progress.install(progress.for_stream(sys.stderr))
+    _quiet_prefect(verbose)
+    from rasid_flows.collect import collect
+
+    result: dict[str, Any] = collect(sources_file=sources_file, lake=lake)
+    progress.current().close()
+    return result
+
+
+def _print_summary(result: dict[str, Any], lake: str) -> None:
+    from rasid import report
+    from rasid.storage import open_lake
+
+    store = open_lake(lake)
+    totals = result["totals"]
+    print(f"run {result['run_id']}: stored {totals['stored']}, quarantined {totals['quarantined']}, "
+          f"fetch failures {totals['failed']} (of {totals['new']} new URLs)")
+    print(report.render_text(result))
+    print(f"lake:     {store.uri}")
+    if result.get("report"):
+        print(f"report:   {store.uri_for(result['report'])}")
+    print(f"manifest: {result['manifest']}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from rasid.demo.server import DemoServer
+
+    with DemoServer(port=args.port) as server:
+        allow = ",".join(filter(None, [os.environ.get("RASID_ALLOW_PRIVATE_HOSTS"), server.allowlist()]))
+        os.environ["RASID_ALLOW_PRIVATE_HOSTS"] = allow
+        with tempfile.TemporaryDirectory(prefix="rasid-demo-") as tmp:
+            sources_file = Path(tmp) / "sources.yaml"
+            sources_file.write_text(server.sources_yaml(), encoding="utf-8")
+            print(f"demo news site: {', '.join(server.base_url(s.id) for s in server.sources())}")
+            result = _run_collect(str(sources_file), args.lake, args.verbose)
+    _print_summary(result, args.lake)
+    print(f"query it: duckdb -c \"SELECT source, count(*) FROM read_parquet('{args.lake}/articles/**/*.parquet', hive_partitioning=true) GROUP BY 1\"")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    result = _run_collect(args.sources, args.lake, args.verbose)
+    _print_summary(result, args.lake)
+    return 0
+
+
+def _extract_inputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    if args.manifest:
+        items = []
+        for number, line in enumerate(Path(args.manifest).read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                items.append((str(entry["path"]), entry.get("url")))
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise ConfigError(f"{args.manifest}:{number}: expected {{\"path\": ..., \"url\": ...}}") from None
+        return items
+    if args.url and len(args.paths) != 1:
+        raise ConfigError("--url applies to exactly one PATH")
+    return [(p, args.url) for p in args.paths]
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from rasid.extract import extract
+    from rasid.fetch import decode_html
+
+    status = 0
+    for path, url in _extract_inputs(args):
+        page_url = url or Path(path).resolve().as_uri()
+        try:
+            content = Path(path).read_bytes()
+        except OSError as exc:
+            print(json.dumps({"path": path, "url": page_url, "error": exc.strerror}, ensure_ascii=False))
+            status = 1
+            continue
+        html, encoding, _ = decode_html(content, None)
+        record = extract(html, page_url)
+        out = {
+            "path": path,
+            "url": page_url,
+            "title": record.title,
+            "author": record.author,
+            "canonical_url": record.canonical_url,
+            "published_at": record.published_at.isoformat() if record.published_at else None,
+            "published_date": record.published_date.isoformat() if record.published_date else None,
+            "date_source": record.date_source,
+            "body": record.body,
+            "language": record.language,
+            "arabic_ratio": round(record.arabic_ratio, 4),
+            "word_count": record.word_count,
+            "body_hash": record.body_hash,
+            "repeated_share": round(record.repeated_share, 4),
+            "encoding": encoding,
+            "flags": record.flags,
+        }
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    return status
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from rasid import report
+    from rasid.storage import open_lake
+
+    store = open_lake(args.lake)
+    manifests = store.manifests()
+    if not manifests:
+        raise ConfigError(f"no committed run in {store.uri}: run `rasid run` or `rasid demo` first")
+    latest = manifests[-1]
+    html = report.render_html(latest)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / "index.html"
+        target.write_text(html, encoding="utf-8")
+        where = str(target)
+    else:
+        where = store.uri_for(report.write_run_report(store, latest))
+    print(report.render_text(latest))
+    print(f"report: {where}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rasid", description="راصد — media monitoring for Arabic news")
+    parser.add_argument("--version", action="version", version=f"rasid {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect's own log lines")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the whole pipeline on the bundled offline news site")
+    demo.add_argument("--lake", default="./lake", help="local path or s3://bucket/prefix (default ./lake)")
+    demo.add_argument("--port", type=int, default=8471, help="port of the demo site (default 8471)")
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser("run", help="one collection run over the configured sources")
+    run.add_argument("--sources", required=True, help="sources YAML file")
+    run.add_argument("--lake", default="./lake", help="local path or s3://bucket/prefix (default ./lake)")
+    run.set_defaults(func=cmd_run)
+
+    ext = sub.add_parser("extract", help="extract saved HTML pages without fetching (JSON lines)")
+    ext.add_argument("paths", nargs="*", metavar="PATH")
+    ext.add_argument("--url", help="the page's URL (with one PATH)")
+    ext.add_argument("--manifest", help='JSONL file of {"path": ..., "url": ...}')
+    ext.set_defaults(func=cmd_extract)
+
+    rep = sub.add_parser("report", help="the editor report for the latest run")
+    rep.add_argument("--lake", default="./lake")
+    rep.add_argument("--out", help="directory to write index.html into (default: the lake's reports/)")
+    rep.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "extract" and not (args.paths or args.manifest):
+        parser.error("extract needs PATH... or --manifest FILE")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("rasid").setLevel(logging.INFO)
+    from rasid.storage import StorageError
+
+    try:
+        return int(args.func(args))
+    except (ConfigError, StorageError) as exc:
+        print(f"rasid: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("rasid: interrupted; committed runs are intact, rerun to finish", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Configuration: the sources file and the run settings, validated at the edge.
+
+A bad sources file stops a run before any fetch, with a message that names the source and
+the field. Inner functions receive plain values; only ``Settings`` reads the environment.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+class ConfigError(Exception):
+    """A configuration problem a person has to fix; the message says where and what."""
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL, got {value!r}")
+    return value
+
+
+class Source(BaseModel):
+    """One news site, declared as data."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=SLUG_PATTERN, max_length=64)
+    name: str = Field(min_length=1)
+    homepage: str
+    feeds: list[str] = Field(default_factory=list)
+    sitemaps: list[str] = Field(default_factory=list)
+    # Pages scanned for article links when the site has neither feed nor sitemap.
+    sections: list[str] = Field(default_factory=list)
+    language: str = Field(default="ar", pattern=r"^[a-z]{2,3}$")
+    timezone: str = "Asia/Damascus"
+    min_delay_seconds: float = Field(default=1.0, ge=0)
+    max_concurrency: int = Field(default=2, ge=1, le=16)
+    min_arabic_ratio: float | None = Field(default=None, ge=0, le=1)
+    max_articles_per_run: int = Field(default=500, ge=1)
+    # The first day the site could have published: earlier dates are implausible.
+    founded: date | None = None
+    enabled: bool = True
+
+    @field_validator("homepage")
+    @classmethod
+    def _homepage_is_url(cls, value: str) -> str:
+        return _check_http_url(value)
+
+    @field_validator("feeds", "sitemaps", "sections")
+    @classmethod
+    def _urls(cls, values: list[str]) -> list[str]:
+        return [_check_http_url(v) for v in values]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+    @property
+    def arabic_threshold(self) -> float:
+        """Minimum Arabic-script share of letters; 0 for sources in other languages."""
+        if self.min_arabic_ratio is not None:
+            return self.min_arabic_ratio
+        return 0.6 if self.language == "ar" else 0.0
+
+
+class SourcesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[Source] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> SourcesFile:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.id in seen:
+                raise ValueError(f"duplicate source id {source.id!r}")
+            seen.add(source.id)
+        return self
+
+
+def _describe(error: dict[str, Any], raw: Any) -> str:
+    loc = list(error["loc"])
+    where = "sources file"
+    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+        index = loc[1]
+        entry = raw["sources"][index] if isinstance(raw, dict) else None
+        ident = entry.get("id") if isinstance(entry, dict) else None
+        where = f"source {ident!r}" if ident else f"source #{index + 1}"
+        loc = loc[2:]
+    field = ".".join(str(part) for part in loc) or "(entry)"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown field"
+    return f"{where}: field {field}: {message}"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice: silently keeping the last one hides typos."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
+        for key in keys:
+            if keys.count(key) > 1:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice", node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_sources(text: str, origin: str = "sources file") -> list[Source]:
+    """Parse and validate a sources YAML document; raise ConfigError naming source and field."""
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{origin}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict) or "sources" not in raw:
+        raise ConfigError(f"{origin}: expected a top-level 'sources:' list")
+    try:
+        parsed = SourcesFile.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_describe(err, raw) for err in exc.errors()]
+        raise ConfigError(f"{origin}: " + "; ".join(lines)) from None
+    return [s for s in parsed.sources if s.enabled]
+
+
+def load_sources(path: str | Path) -> list[Source]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read sources file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"sources file {path} is not UTF-8 text") from None
+    return parse_sources(text, origin=str(path))
+
+
+def parse_allowlist(value: str | None) -> tuple[list[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+    """Split RASID_ALLOW_PRIVATE_HOSTS into host names and networks."""
+    hosts: list[str] = []
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for item in (value or "").split(","):
+        item = item.strip().lower().strip("[]")
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            hosts.append(item)
+    return hosts, networks
+
+
+class Settings(BaseSettings):
+    """Run settings from RASID_* variables. S3 endpoint and keys use the standard AWS_* names,
+    read by boto3 itself, so they never pass through here."""
+
+    model_config = SettingsConfigDict(env_prefix="RASID_", extra="ignore")
+
+    allow_private_hosts: str = ""
+    user_agent: str | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    response_deadline: float = 60.0  # whole response, headers to last byte
+    max_response_bytes: int = 10 * 1024 * 1024  # after decompression
+    max_retries: int = 3
+    max_retry_after: float = 120.0
+    extract_workers: int = 0  # 0: one per core

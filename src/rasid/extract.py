@@ -1,0 +1,252 @@
+"""Extraction: one page's HTML in, one ``Extracted`` record out.
+
+trafilatura finds the article text and the title; rasid then repairs what it gets wrong on
+Arabic news: mis-decoded text, bodies printed twice, comment forms and "اقرأ أيضاً" lines kept
+as text, and publication dates in Arabic month systems (see ``rasid.dates``).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import re
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import trafilatura
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
+
+from rasid.dates import find_published, is_dateline
+from rasid.models import Extracted
+from rasid.text import (
+    arabic_ratio,
+    body_hash,
+    detect_language,
+    detect_mojibake,
+    normalize_arabic,
+    remove_repetition,
+    repair_mojibake,
+    word_count,
+)
+
+try:  # the shared URL normaliser, once the discovery module provides it
+    from rasid.urls import normalize_url
+except ImportError:  # pragma: no cover - depends on which modules have landed
+    normalize_url = None
+
+LOGGER = logging.getLogger(__name__)
+# trafilatura drops format characters, and with them the zero-width non-joiner that Persian,
+# Kurdish and Urdu spelling needs ("می‌شود"); a printable stand-in carries it through.
+_ZWNJ, _ZWNJ_STAND_IN = "\u200c", "\u2e3b"
+CHUNKSIZE = 8  # pages per task sent to a worker: amortises pickling without starving cores
+
+# --- boilerplate trafilatura keeps ---------------------------------------------------------
+# Matched against normalize_arabic(line), hence the folded spellings (اقرا, ايضا, الالزاميه).
+_SHORT_LINE = 200
+_ALWAYS = re.compile(
+    "|".join((
+        # comment forms and their notices
+        r"^(?:اكتب|اضف|اترك|ارسل|شاركنا)\s+(?:تعليقا|تعليقك|تعليق|ردا|رد|رايك)\b",
+        r"لن يتم نشر (?:عنوان )?بريدك",
+        r"^(?:الحقول|جميع الحقول) (?:المطلوبه|الالزاميه|الاجباريه)",
+        r"^(?:التعليقات|تعليقات|\d+ تعليقات?|لا توجد تعليقات.*)$",
+        r"^احفظ اسمي",
+        # "read also" and related-article lines
+        r"^(?:اقرا|طالع|شاهد)\s+(?:ايضا|المزيد)\b",
+        r"^(?:مواضيع|اخبار|مقالات|مواد) ذات صله",
+        r"^قد (?:يهمك|يعجبك)\b",
+        r"^الاكثر (?:قراءه|مشاهده|تداولا|تعليقا)$",
+        # tag lists and view counters
+        r"^(?:الوسوم|وسوم|الكلمات المفتاحيه|كلمات مفتاحيه|كلمات دلاليه)\s*(?:[:：].*)?$",
+        r"^(?:عدد )?(?:المشاهدات|مشاهدات|مشاهده|القراءات|قراءات|الزيارات|زيارات)\s*[:：]?\s*\d[\d,.]*$",
+        r"^\d[\d,.]*\s*(?:مشاهده|مشاهدات|قراءه|قراءات|زياره|زيارات)$",
+    ))
+)
+# A source credit is boilerplate only at the very end of the text.
+_TRAILING = re.compile(r"^(?:المصدر|مصدر الخبر|المصدر الاصلي)\s*[:：]")
+_TRAILING_LINES = 2
+_SHARE_WORDS = frozenset(
+    "شارك شاركها مشاركه الخبر المقال على عبر فيسبوك فيس بوك تويتر اكس واتساب واتس اب تلغرام "
+    "تيليجرام تليجرام لينكدان انستغرام ماسنجر ايميل البريد طباعه نسخ الرابط share facebook "
+    "twitter whatsapp telegram linkedin email print copy link messenger x".split()
+)
+
+
+def _is_share_line(key: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", key)
+    return bool(words) and words[0] in ("شارك", "مشاركه", "share") and all(
+        w in _SHARE_WORDS for w in words
+    )
+
+
+def strip_boilerplate(body: str) -> str:
+    """Drop comment-form, share, "اقرأ أيضاً", tag, view-counter, date-only and trailing
+    source lines."""
+    lines = [line.strip() for line in body.splitlines() if line.strip()]
+    kept = [
+        line for line in lines
+        if not (len(line) <= _SHORT_LINE and (
+            _ALWAYS.search(key := normalize_arabic(line)) or _is_share_line(key)
+            or is_dateline(line)))
+    ]
+    while kept and len(kept[-1]) <= _SHORT_LINE and _TRAILING.search(normalize_arabic(kept[-1])):
+        kept.pop()
+    return "\n".join(kept)
+
+
+# --- page metadata trafilatura does not give ----------------------------------------------
+
+
+def _light_normalize(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
+                       parts.query, ""))
+
+
+def canonical_url(tree: HtmlElement, url: str) -> str | None:
+    """The page's declared canonical URL (link rel=canonical, else og:url), absolute."""
+    declared = [link.get("href") for link in tree.iter("link")
+                if "canonical" in (link.get("rel") or "").lower().split()]
+    declared += [meta.get("content") for meta in tree.iter("meta")
+                 if (meta.get("property") or "").lower() == "og:url"]
+    for href in declared:
+        if not href or not href.strip():
+            continue
+        absolute = urljoin(url, href.strip())
+        if urlsplit(absolute).scheme in ("http", "https"):
+            return normalize_url(absolute) if normalize_url else _light_normalize(absolute)
+    return None
+
+
+def _fallback_title(tree: HtmlElement) -> str | None:
+    for meta in tree.iter("meta"):
+        if (meta.get("property") or "").lower() == "og:title" and (meta.get("content") or "").strip():
+            return str(meta.get("content")).strip()
+    title = tree.find(".//title")
+    text = title.text_content().strip() if title is not None else ""
+    return text or None
+
+
+# --- extraction ---------------------------------------------------------------------------
+
+
+def _empty(flags: list[str]) -> Extracted:
+    return Extracted(title=None, author=None, canonical_url=None, published_at=None,
+                     published_date=None, date_source=None, body="", language=None,
+                     arabic_ratio=0.0, word_count=0, body_hash=body_hash(""),
+                     repeated_share=0.0, flags=flags)
+
+
+def extract(html: str, url: str, *, published_hint: datetime | None = None,
+            hint_source: str | None = None, timezone: str = "Asia/Damascus",
+            now: datetime | None = None, founded: date | None = None) -> Extracted:
+    """Extract one page; never raises: a page that cannot be read gives an empty body."""
+    hints = [(published_hint, hint_source or "feed")] if published_hint else []
+    try:
+        return _extract(html, url, hints, timezone, now or datetime.now(UTC), founded)
+    except Exception:  # junk or pathological HTML must cost one record, never the batch
+        LOGGER.warning("extraction failed for %s", url, exc_info=True)
+        return _empty(["no_body", "extract_error"])
+
+
+def _extract(html: str, url: str, hints: list[tuple[datetime, str]], timezone: str,
+             now: datetime, founded: date | None) -> Extracted:
+    flags: list[str] = []
+    if not isinstance(html, str) or "<" not in html:
+        return _empty(["no_body"])
+    carry_zwnj = _ZWNJ in html and _ZWNJ_STAND_IN not in html
+    if carry_zwnj:
+        html = html.replace(_ZWNJ, _ZWNJ_STAND_IN)
+    if detect_mojibake(html):
+        repaired = repair_mojibake(html)
+        flags.append("mojibake_repaired" if repaired != html else "mojibake")
+        html = repaired
+    tree = load_html(html)
+    if tree is None:
+        return _empty(["no_body"])
+    document = trafilatura.bare_extraction(
+        tree, url=url, with_metadata=True, include_comments=False, include_tables=True,
+        deduplicate=False,  # its cache is process-global: a 4th identical page comes back empty
+        # rasid reads dates itself; htmldate's extensive search invents YYYY-01-01 dates.
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )
+    title = (getattr(document, "title", None) or _fallback_title(tree) or "").strip() or None
+    raw = strip_boilerplate(getattr(document, "text", None) or "")
+    if carry_zwnj:
+        title = title and title.replace(_ZWNJ_STAND_IN, _ZWNJ)
+        raw = raw.replace(_ZWNJ_STAND_IN, _ZWNJ)
+    body, repeated = remove_repetition(raw, title)
+    dates = find_published(tree, url, title=title, hints=hints, timezone=timezone, now=now,
+                           founded=founded)
+    flags += dates.flags
+    if repeated > 0:
+        flags.append("body_repeated")
+    if not body:
+        flags.append("no_body")
+    return Extracted(
+        title=title,
+        author=getattr(document, "author", None) or None,
+        canonical_url=canonical_url(tree, url),
+        published_at=dates.published_at,
+        published_date=dates.published_date,
+        date_source=dates.date_source,
+        body=body,
+        language=detect_language(body or title or "", tree.get("lang")),
+        arabic_ratio=round(arabic_ratio(body), 4),
+        word_count=word_count(body),
+        body_hash=body_hash(body),
+        repeated_share=repeated,
+        flags=flags,
+    )
+
+
+# --- many pages, across cores -------------------------------------------------------------
+
+
+def _extract_item(item: tuple[str, str, dict[str, Any]]) -> Extracted:
+    html, url, kwargs = item
+    return extract(html, url, **kwargs)
+
+
+def _process_pool(workers: int) -> ProcessPoolExecutor:
+    # forkserver, not fork: the caller may run threads (Prefect does), and forking a
+    # threaded process can copy a held lock into the child.
+    return ProcessPoolExecutor(max_workers=workers,
+                               mp_context=multiprocessing.get_context("forkserver"))
+
+
+@contextmanager
+def extraction_pool(workers: int) -> Iterator[Executor | None]:
+    """A process pool to reuse across batches; None (work in-process) for workers <= 1."""
+    if workers <= 1:
+        yield None
+        return
+    with _process_pool(workers) as pool:
+        yield pool
+
+
+def _chunksize(items: int, workers: int) -> int:
+    # Big chunks amortise pickling; small batches still need a chunk for every worker.
+    return max(1, min(CHUNKSIZE, items // (2 * workers)))
+
+
+def extract_many(items: list[tuple[str, str, dict[str, Any]]], workers: int = 1, *,
+                 executor: Executor | None = None) -> list[Extracted]:
+    """Extract (html, url, kwargs) items across processes; results keep the input order.
+
+    Pass ``executor`` (from ``extraction_pool``) to reuse one pool across batches.
+    """
+    if executor is not None:
+        size = _chunksize(len(items), os.cpu_count() or 1)
+        return list(executor.map(_extract_item, items, chunksize=size))
+    if workers <= 1 or len(items) <= 1:
+        return [_extract_item(item) for item in items]
+    with _process_pool(min(workers, len(items))) as pool:
+        size = _chunksize(len(items), workers)
+        return list(pool.map(_extract_item, items, chunksize=size))

@@ -1,0 +1,71 @@
+"""Records passed between the pipeline's steps.
+
+Each step takes and returns these plain records, so a step can be tested on its own with
+bytes in and records out. Datetimes are always timezone-aware and in UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A URL that discovery found and that may be an article."""
+
+    url: str  # normalised (see rasid.urls.normalize_url)
+    source_id: str
+    via: str  # "feed" | "sitemap" | "links"
+    published_hint: datetime | None = None  # the feed's/sitemap's date for this entry, UTC
+    title_hint: str | None = None
+
+
+@dataclass
+class Page:
+    """A fetched response whose body is HTML, decoded to text."""
+
+    url: str  # the candidate URL that was asked for
+    final_url: str  # after redirects
+    source_id: str
+    status: int
+    headers: dict[str, str]
+    content: bytes  # the body after Content-Encoding was undone (what the server meant)
+    html: str  # the body decoded to text
+    encoding: str  # the charset the text was decoded with
+    encoding_source: str  # "http" | "meta" | "bom" | "detected" | "fallback"
+    fetched_at: datetime
+    candidate: Candidate | None = None
+
+
+@dataclass(frozen=True)
+class FetchFailure:
+    """A URL that could not be fetched, and why. Recorded, counted and reported; never dropped."""
+
+    url: str
+    source_id: str
+    reason: str  # short code, e.g. "timeout", "http_404", "blocked_address", "too_large"
+    detail: str  # one human sentence
+    transient: bool  # True: worth retrying on the next run
+    attempts: int = 1
+    status: int | None = None
+
+
+@dataclass
+class Extracted:
+    """What extraction learnt from one page, before the pipeline gives it an identity."""
+
+    title: str | None
+    author: str | None
+    canonical_url: str | None
+    published_at: datetime | None  # UTC
+    published_date: date | None  # the day in the source's own timezone
+    date_source: str | None  # "meta" | "jsonld" | "dateline" | "feed" | "sitemap" | "url" | None
+    body: str  # stored once: repetition inside the page already removed
+    language: str | None  # ISO 639-1, e.g. "ar", "fa", "en"
+    arabic_ratio: float  # Arabic-script letters / all letters in the body (0.0 when no letters)
+    word_count: int
+    body_hash: str  # sha256 hex of the normalised body
+    repeated_share: float = 0.0  # share of the raw extracted text that was repetition
+    flags: list[str] = field(default_factory=list)  # warnings, e.g. "body_repeated", "date_future"
+

@@ -1,0 +1,68 @@
+"""The GX suite in expectations/: every rule loads, runs, and names failing rows by id."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from rasid import checks
+
+SUITE = Path(__file__).resolve().parents[1] / "expectations" / "articles.json"
+
+
+def frame(**overrides: list) -> pd.DataFrame:
+    base = {
+        "article_id": ["a", "b", "c"],
+        "published_at": pd.to_datetime(["2026-11-01T08:00Z", "2026-11-02T08:00Z", "2026-11-03T08:00Z"], utc=True),
+        "word_count": [120, 200, 90],
+        "duplicate_of": [None, None, None],
+        "arabic_ratio": [0.97, 0.99, 0.95],
+        "min_arabic_ratio": [0.6, 0.6, 0.6],
+        "language_matches": [True, True, True],
+        "body_repeated": [False, False, False],
+        "date_plausible": [True, True, True],
+    }
+    base.update(overrides)
+    return pd.DataFrame(base)
+
+
+def test_the_shipped_suite_is_the_one_in_expectations() -> None:
+    assert checks.load_suite_spec() == json.loads(SUITE.read_text(encoding="utf-8"))
+    reasons = {r.reason for r in checks.rules()}
+    assert {"no_date", "duplicate_body", "not_arabic", "body_repeated"} <= reasons
+
+
+def test_clean_batch_passes_every_rule() -> None:
+    outcome = checks.validate(frame())
+    assert outcome.success
+    assert outcome.reasons == {} and outcome.warnings == {}
+    assert len(outcome.rules) == len(checks.rules())
+
+
+def test_failures_are_named_by_row_and_reason() -> None:
+    outcome = checks.validate(
+        frame(
+            published_at=pd.to_datetime(["2026-11-01T08:00Z", None, "2026-11-03T08:00Z"], utc=True),
+            duplicate_of=[None, None, "a"],
+            arabic_ratio=[0.97, 0.1, 0.95],
+            body_repeated=[True, False, False],
+        )
+    )
+    assert not outcome.success
+    assert outcome.blocking("a") == []
+    assert sorted(outcome.blocking("b")) == ["no_date", "not_arabic"]
+    assert outcome.blocking("c") == ["duplicate_body"]
+    assert outcome.warnings == {"a": ["body_repeated"]}
+    failed = {r["reason"]: r["failed"] for r in outcome.rules}
+    assert failed["no_date"] == 1 and failed["body_repeated"] == 1
+
+
+def test_per_source_threshold_applies_row_by_row() -> None:
+    outcome = checks.validate(frame(arabic_ratio=[0.5, 0.5, 0.5], min_arabic_ratio=[0.6, 0.4, 0.0]))
+    assert outcome.blocking("a") == ["not_arabic"]
+    assert outcome.blocking("b") == [] and outcome.blocking("c") == []
+
+
+def test_validation_result_is_json_for_data_docs() -> None:
+    outcome = checks.validate(frame(duplicate_of=[None, "a", None]))
+    json.dumps(outcome.validation)

@@ -1,0 +1,312 @@
+"""rasid.dates: Arabic date expressions and the publication date of a page."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+import pytest
+
+from rasid.dates import (
+    EGYPTIAN,
+    LEVANTINE,
+    MAGHREBI,
+    MOROCCAN,
+    DateResult,
+    find_published,
+    is_dateline,
+    parse_arabic_date,
+    parse_arabic_datetime,
+    parse_machine_datetime,
+    url_date,
+)
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+# --- parse_arabic_date --------------------------------------------------------------------
+
+@pytest.mark.parametrize("table", [LEVANTINE, EGYPTIAN, MAGHREBI, MOROCCAN],
+                         ids=["levantine", "egyptian", "maghrebi", "moroccan"])
+def test_every_month_name_of_every_system(table: dict[str, int]) -> None:
+    for name, month in table.items():
+        assert parse_arabic_date(f"7 {name} 2026") == date(2026, month, 7), name
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("16 تشرين الثاني 2026", date(2026, 11, 16)),
+        ("الأحد، ١٦ تشرين الثاني ٢٠٢٦", date(2026, 11, 16)),
+        ("۱۶ تشرين الثاني ۲۰۲۶", date(2026, 11, 16)),
+        ("11 كانون الثاني/ يناير 2018", date(2018, 1, 11)),
+        ("17 مارس/ آذار 2020", date(2020, 3, 17)),
+        ("16 تشرين الثاني (نوفمبر) 2026", date(2026, 11, 16)),
+        ("16-11-2026", date(2026, 11, 16)),
+        ("16/11/2026", date(2026, 11, 16)),
+        ("2026/11/16", date(2026, 11, 16)),
+        ("١٦/١١/٢٠٢٦", date(2026, 11, 16)),
+        ("03/04/2026", date(2026, 4, 3)),  # Arabic numeric dates are day first
+        ("11/16/2026", date(2026, 11, 16)),  # ...unless only month-first makes sense
+        ("16 تشرين الثاني2026", date(2026, 11, 16)),
+        ("13 كانون 2 2026", date(2026, 1, 13)),
+        ("13 كانون2 2026", date(2026, 1, 13)),
+        ("13 ك2 2026", date(2026, 1, 13)),
+        ("7 ت1 2025", date(2025, 10, 7)),
+        ("7 تشرين أول 2025", date(2025, 10, 7)),
+        ("الخميس - 5 - حزيران - 2025", date(2025, 6, 5)),
+        ("5 من أيار 2025", date(2025, 5, 5)),
+        ("نوفمبر 16، 2026", date(2026, 11, 16)),
+        ("16 يونية 2026", date(2026, 6, 16)),
+        ("16 إبريل 2026", date(2026, 4, 16)),
+        ("3 جمادى الآخرة 1448 هـ الموافق 13 تشرين الثاني 2026 م", date(2026, 11, 13)),
+        ("1448/05/03 هـ - 2026/11/13 م", date(2026, 11, 13)),
+        ("November 16, 2026", date(2026, 11, 16)),
+        ("16th Nov 2026", date(2026, 11, 16)),
+        ("le 16 novembre 2026", date(2026, 11, 16)),
+    ],
+)
+def test_parse_arabic_date(text: str, expected: date) -> None:
+    assert parse_arabic_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "31 شباط 2026",  # no such day
+        "30 فبراير 2026",
+        "جميع الحقوق محفوظة 2026",  # a bare year is not a date
+        "© 2025",
+        "تشرين الثاني 2026",  # a month and a year are not a date
+        "2026/11",
+        "3 جمادى الآخرة 1448 هـ",  # Hijri only
+        "1448/05/03 هـ",
+        "۲۵ آبان ۱۴۰۵",  # Solar Hijri (Persian)
+        "5 آب",  # no year
+        "العدد 16 من المجلة",
+        "",
+    ],
+)
+def test_not_a_full_gregorian_date(text: str) -> None:
+    assert parse_arabic_date(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "clock"),
+    [
+        ("16/11/2026 الساعة 10:30", time(10, 30)),
+        ("الأحد 15 نوفمبر 2026 - 10:30 م", time(22, 30)),
+        ("الأحد 15 نوفمبر 2026 - 10:30 مساءً", time(22, 30)),
+        ("15 نوفمبر 2026 12:15 ص", time(0, 15)),
+        ("15 نوفمبر 2026 09:05:30", time(9, 5, 30)),
+        ("15 نوفمبر 2026", None),
+    ],
+)
+def test_parse_arabic_datetime_reads_the_time_of_day(text: str, clock: time | None) -> None:
+    assert parse_arabic_datetime(text) == (date(2026, 11, 15 if "15" in text else 16), clock)
+
+
+# --- machine values -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-16T01:30:00+03:00",
+         datetime(2026, 11, 16, 1, 30, tzinfo=timezone(timedelta(hours=3)))),
+        ("2026-11-15T22:30:00Z", datetime(2026, 11, 15, 22, 30, tzinfo=UTC)),
+        ("2026-11-15T22:30:00.123+0000", datetime(2026, 11, 15, 22, 30, tzinfo=UTC)),
+        ("2026-11-16 10:30:00", datetime(2026, 11, 16, 10, 30)),
+        ("2026-11-16", date(2026, 11, 16)),
+        ("Mon, 16 Nov 2026 10:30:00 +0300",
+         datetime(2026, 11, 16, 10, 30, tzinfo=timezone(timedelta(hours=3)))),
+        ("16 تشرين الثاني 2026", date(2026, 11, 16)),
+        ("2026", None),
+        ("2026-11", None),
+        ("soon", None),
+    ],
+)
+def test_parse_machine_datetime(value: str, expected: datetime | date | None) -> None:
+    assert parse_machine_datetime(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://x.example/2026/11/16/slug/", date(2026, 11, 16)),
+        ("https://x.example/news/2026-11-16-slug", date(2026, 11, 16)),
+        ("https://x.example/news/20261116/slug", date(2026, 11, 16)),
+        ("https://x.example/2026/11/slug", None),
+        ("https://x.example/archives/700001", None),
+        ("https://x.example/news/12345678", None),
+    ],
+)
+def test_url_date(url: str, expected: date | None) -> None:
+    assert url_date(url) == expected
+
+
+def test_is_dateline() -> None:
+    assert is_dateline("الثلاثاء، 13 كانون 2 2026 - 09:15")
+    assert is_dateline("نشر في: 16/11/2026 | آخر تحديث: 17/11/2026")
+    assert not is_dateline("دمشق - 16 تشرين الثاني 2026 - قال مدير المؤسسة إن العمل مستمر")
+    assert not is_dateline("مرحبا")
+
+
+# --- find_published -------------------------------------------------------------------------
+
+def page(head: str = "", body: str = "", title: str = "عنوان الخبر التجريبي الطويل") -> str:
+    return (f"<html><head><title>{title}</title>{head}</head><body>"
+            f"<header class='site-header'><div class='topbar'>الأربعاء 25 تشرين الثاني 2026</div>"
+            f"<nav><a href='/'>الرئيسية</a></nav></header>"
+            f"<article><h1>{title}</h1>{body}"
+            f"<p>نص الخبر الذي يتحدث عن أعمال الصيانة في المدينة خلال الأسبوع الماضي.</p>"
+            f"</article><footer>جميع الحقوق محفوظة © 2025</footer></body></html>")
+
+
+def find(html: str, url: str = "https://x.example/news/a", hints=(), tz: str = "Asia/Damascus",
+         founded: date | None = None) -> DateResult:
+    return find_published(html, url, title="عنوان الخبر التجريبي الطويل", hints=list(hints),
+                          timezone=tz, now=NOW, founded=founded)
+
+
+def test_meta_time_keeps_utc_and_dates_the_local_day() -> None:
+    result = find(page('<meta property="article:published_time" content="2026-11-16T01:30:00+03:00">'))
+    assert result.published_at == datetime(2026, 11, 15, 22, 30, tzinfo=UTC)
+    assert result.published_date == date(2026, 11, 16)
+    assert result.date_source == "meta"
+
+
+def test_late_utc_evening_is_the_next_day_in_damascus() -> None:
+    result = find(page('<meta property="article:published_time" content="2026-11-15T23:30:00Z">'))
+    assert result.published_date == date(2026, 11, 16)
+    assert result.published_at == datetime(2026, 11, 15, 23, 30, tzinfo=UTC)
+
+
+def test_naive_times_are_local_to_the_source() -> None:
+    html = page('<meta name="pubdate" content="2026-11-16 08:00:00">')
+    assert find(html).published_at == datetime(2026, 11, 16, 5, 0, tzinfo=UTC)
+    assert find(html, tz="Africa/Casablanca").published_at == datetime(2026, 11, 16, 7, 0, tzinfo=UTC)
+
+
+def test_modified_times_are_not_publication_times() -> None:
+    html = page('<meta property="article:modified_time" content="2026-11-20T10:00:00+03:00">'
+                '<script type="application/ld+json">{"@type": "NewsArticle",'
+                ' "dateModified": "2026-11-20T10:00:00+03:00"}</script>',
+                '<time class="updated" datetime="2026-11-20T10:00:00+03:00">20/11/2026</time>'
+                '<p>آخر تحديث: 20/11/2026</p>')
+    assert find(html) == DateResult(None, None, None, [])
+
+
+def test_jsonld_article_inside_graph_wins_over_its_webpage() -> None:
+    html = page('<script type="application/ld+json">{"@graph": ['
+                '{"@type": "WebPage", "datePublished": "2026-11-01T08:00:00+02:00"},'
+                '{"@type": ["NewsArticle"], "datePublished": "2026-11-14T09:00:00+02:00"}'
+                ']}</script>')
+    result = find(html, tz="Africa/Cairo")
+    assert (result.published_date, result.date_source) == (date(2026, 11, 14), "jsonld")
+
+
+def test_broken_jsonld_is_ignored() -> None:
+    html = page('<script type="application/ld+json">{"@type": "NewsArticle", "datePub</script>')
+    assert find(html).published_date is None
+
+
+def test_meta_beats_jsonld_beats_dateline_beats_feed_beats_url() -> None:
+    meta = '<meta property="article:published_time" content="2026-11-16T10:00:00+03:00">'
+    jsonld = ('<script type="application/ld+json">{"@type": "NewsArticle",'
+              ' "datePublished": "2026-11-16T10:00:00+03:00"}</script>')
+    dateline = '<span class="date">16 تشرين الثاني 2026</span>'
+    feed = [(datetime(2026, 11, 16, 7, 0, tzinfo=UTC), "feed")]
+    url = "https://x.example/2026/11/16/a"
+    assert find(page(meta + jsonld, dateline), url, feed).date_source == "meta"
+    assert find(page(jsonld, dateline), url, feed).date_source == "jsonld"
+    assert find(page("", dateline), url, feed).date_source == "dateline"
+    assert find(page(), url, feed).date_source == "feed"
+    assert find(page(), url).date_source == "url"
+    assert find(page()).date_source is None
+
+
+def test_feed_beats_sitemap_and_naive_hints_are_utc() -> None:
+    hints = [(datetime(2026, 11, 16, 21, 30), "sitemap"), (datetime(2026, 11, 16, 6, 0), "feed")]
+    result = find(page(), hints=hints)
+    assert result.date_source == "feed"
+    assert result.published_at == datetime(2026, 11, 16, 6, 0, tzinfo=UTC)
+
+
+def test_a_dateline_without_time_takes_the_time_of_a_same_day_feed_entry() -> None:
+    hints = [(datetime(2026, 11, 16, 7, 15, tzinfo=UTC), "feed")]
+    result = find(page("", '<span class="date">16 تشرين الثاني 2026</span>'), hints=hints)
+    assert result.date_source == "dateline"
+    assert result.published_at == datetime(2026, 11, 16, 7, 15, tzinfo=UTC)
+
+
+def test_site_header_today_and_other_articles_dates_are_not_the_dateline() -> None:
+    html = page("", "", ) .replace(
+        "</article>",
+        "</article><aside class='sidebar'><h3>الأكثر قراءة</h3>"
+        "<span class='date'>20 تشرين الثاني 2026</span></aside>"
+        "<div class='related-posts'><time datetime='2026-11-19'>19/11/2026</time></div>")
+    assert find(html).published_date is None
+
+
+def test_footer_copyright_year_is_never_a_date() -> None:
+    assert find(page()).published_date is None
+
+
+def test_narrative_date_in_the_first_paragraph_is_not_a_dateline() -> None:
+    html = page("", "<p>في 15 آذار 2011 خرجت أول مظاهرة في المدينة، ويستعيد الأهالي اليوم "
+                    "ذكرى تلك الأيام.</p>")
+    assert find(html).published_date is None
+
+
+def test_dateline_that_opens_the_first_paragraph() -> None:
+    html = page("", "<p>دمشق - 16 تشرين الثاني 2026 - أعلنت المؤسسة العامة للكهرباء "
+                    "خطة جديدة للتقنين.</p>")
+    assert find(html).published_date == date(2026, 11, 16)
+
+
+def test_time_element_near_the_title() -> None:
+    html = page("", '<time datetime="2026-11-16T09:00:00+03:00">منذ أسبوع</time>')
+    result = find(html)
+    assert (result.published_date, result.date_source) == (date(2026, 11, 16), "dateline")
+    assert result.published_at == datetime(2026, 11, 16, 6, 0, tzinfo=UTC)
+
+
+def test_future_and_implausibly_old_dates_are_flagged() -> None:
+    future = '<meta property="article:published_time" content="2026-12-25T10:00:00Z">'
+    assert find(page(future)).flags == ["date_future"]
+    old = '<meta property="article:published_time" content="1987-05-01T10:00:00Z">'
+    assert find(page(old)).flags == ["date_implausible_old"]
+    before_founding = '<meta property="article:published_time" content="2010-05-01T10:00:00Z">'
+    assert find(page(before_founding), founded=date(2012, 1, 1)).flags == ["date_implausible_old"]
+    assert find(page(before_founding)).flags == []
+
+
+def test_a_plausible_source_wins_over_a_future_one_and_the_conflict_is_flagged() -> None:
+    html = page('<meta property="article:published_time" content="2031-01-01T10:00:00Z">',
+                '<span class="date">16 تشرين الثاني 2026</span>')
+    result = find(html)
+    assert (result.published_date, result.date_source) == (date(2026, 11, 16), "dateline")
+    assert result.flags == ["date_conflict"]
+
+
+def test_strong_sources_disagreeing_by_more_than_two_days_is_a_conflict() -> None:
+    meta = '<meta property="article:published_time" content="2026-11-16T10:00:00+03:00">'
+    close = find(page(meta, '<span class="date">17 تشرين الثاني 2026</span>'))
+    far = find(page(meta, '<span class="date">10 تشرين الثاني 2026</span>'))
+    assert (close.date_source, close.flags) == ("meta", [])
+    assert (far.date_source, far.flags) == ("meta", ["date_conflict"])
+
+
+def test_without_a_title_heading_only_unanimous_dated_elements_count() -> None:
+    one = ("<html><body><div class='post'><span class='post-date'>16/11/2026</span>"
+           "<p>نص</p></div><div class='x'><span class='date'>16/11/2026</span></div></body></html>")
+    two = one.replace("<span class='date'>16/11/2026", "<span class='date'>18/11/2026")
+    assert find_published(one, "https://x.example/a", title=None, hints=[],
+                          timezone="Asia/Damascus", now=NOW).published_date == date(2026, 11, 16)
+    assert find_published(two, "https://x.example/a", title=None, hints=[],
+                          timezone="Asia/Damascus", now=NOW).published_date is None
+
+
+def test_junk_html_gives_no_page_evidence() -> None:
+    result = find_published("not html at all", "https://x.example/2026/11/16/a", title=None,
+                            hints=[], timezone="Asia/Damascus", now=NOW)
+    assert (result.published_date, result.date_source) == (date(2026, 11, 16), "url")

@@ -247,6 +247,30 @@ def test_site_header_today_and_other_articles_dates_are_not_the_dateline() -> No
     assert find(html).published_date is None
 
 
+def test_dates_beside_the_article_block_are_not_its_dateline() -> None:
+    # No telling class names: a site's "today" strip and a side column of other news.
+    html = ("<html><body><div class='strip'><span>الأحد 22 تشرين الثاني 2026</span></div>"
+            "<div class='wrap'><div class='row'><div class='col-8'>"
+            "<h1>عنوان الخبر التجريبي الطويل</h1>"
+            "<p>نص الخبر الذي يتحدث عن أعمال الصيانة في المدينة خلال الأسبوع الماضي.</p></div>"
+            "<div class='col-4'><h3>أخبار أخرى</h3><p>عنوان آخر</p>"
+            "<span class='date'>20/11/2026</span></div></div></div></body></html>")
+    assert find(html).published_date is None
+
+
+def test_dateline_above_the_title_in_its_block() -> None:
+    html = ("<html><body><div class='strip'>اليوم</div><div class='wrap'><div class='head'>"
+            "<span class='date'>16/11/2026</span><div class='t'><h1>عنوان الخبر التجريبي الطويل"
+            "</h1></div></div><p>نص الخبر الذي يتحدث عن أعمال الصيانة في المدينة.</p></div>"
+            "</body></html>")
+    assert find(html).published_date == date(2026, 11, 16)
+
+
+def test_update_label_before_the_publication_date_is_skipped() -> None:
+    html = page("", "<div class='post-date'>آخر تحديث: 20/11/2026 - نشر في: 16/11/2026</div>")
+    assert find(html).published_date == date(2026, 11, 16)
+
+
 def test_footer_copyright_year_is_never_a_date() -> None:
     assert find(page()).published_date is None
 

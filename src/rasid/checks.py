@@ -84,15 +84,17 @@ def rules(name: str = SUITE_NAME) -> list[Rule]:
 def _validation(name: str) -> Any:
     # GX takes seconds to import and set up: do it once per process, on first use.
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    # GX pins some module loggers at INFO; its set-up chatter is not news for our users.
+    for logger in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(logger).setLevel(logging.WARNING)
 
     spec = load_suite_spec(name)
     context = gx.get_context(mode="ephemeral")
     # GX draws tqdm bars per validation; in a pipeline they are noise on stderr.
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # GX resets it on setup
     asset = context.data_sources.add_pandas("rasid").add_dataframe_asset(name)
     batch = asset.add_batch_definition_whole_dataframe("batch")
     suite = gx.ExpectationSuite(

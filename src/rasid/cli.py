@@ -48,11 +48,13 @@ def _run_collect(sources_file: str, lake: str, verbose: bool) -> dict[str, Any]:
 
 
 def _print_summary(result: dict[str, Any], lake: str) -> None:
-    from rasid import report
+    from rasid import progress, report
     from rasid.storage import open_lake
 
     store = open_lake(lake)
     totals = result["totals"]
+    print(progress.summary_table(result["sources"]))
+    print()
     print(f"run {result['run_id']}: stored {totals['stored']}, quarantined {totals['quarantined']}, "
           f"fetch failures {totals['failed']} (of {totals['new']} new URLs)")
     print(report.render_text(result))

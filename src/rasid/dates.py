@@ -365,16 +365,20 @@ _LABELS = re.compile(
 # "دمشق - ", "حماة، ", "حلب - راصد: ". "في 15 آذار 2011 خرجت..." is narrative, not a dateline.
 _PLACE_PREFIX = re.compile(r"(?:[^\W\d_]+[\s\-–—]*){1,4}[-–—:|،,]\s*")
 _STRUCTURED_TEXT_MAX = 200
-_BEFORE_TITLE, _AFTER_TITLE = 150, 1000  # visible characters around the title
-_STRUCTURED_AFTER = 1500
+# How far from the title (in visible characters) a dateline may be: datelines sit just above
+# or below the headline; dates further down belong to the story or to other articles.
+_BEFORE_TITLE = 150
+_AFTER_TITLE = {"attribute": 1500, "element": 1500, "text": 1000}
+_UPDATE_LABEL = re.compile(r"\b(?:اخر |last )?(?:تحديث|updated?)\b")
+_DATELINE_MAX = 80
 
 
 @dataclass(frozen=True)
 class _Spot:
     offset: int  # visible characters before this point of the page
-    in_scope: bool  # inside the article element that holds the title
-    structured: bool  # a <time>, itemprop or date-classed element (not free text)
-    text: str  # the attribute value or text to parse
+    near: bool  # inside the article, or the block, that holds the title
+    kind: str  # "attribute" (datetime=, content=), "element" (a dated element's text), "text"
+    text: str
 
 
 def _tokens(element: HtmlElement) -> list[str]:
@@ -390,18 +394,18 @@ def _other_zone(element: HtmlElement, scoped: bool) -> bool:
     return any(_OTHER_ZONE.search(token) or _UPDATED.search(token) for token in _tokens(element))
 
 
-def _structured_text(element: HtmlElement) -> str | None:
-    """The value of an element whose markup says it holds the publication date."""
+def _dated_element(element: HtmlElement) -> tuple[str, str] | None:
+    """(kind, value) of an element whose markup says it holds the publication date."""
     if element.tag == "meta":
         return None
     if element.tag == "time" or (element.get("itemprop") or "").lower() == "datepublished":
         value = element.get("datetime") or element.get("content")
         if value:
-            return value
+            return "attribute", value
     elif not any(_DATE_CLASS.search(token) for token in _tokens(element)):
         return None
     text = element.text_content().strip()
-    return text if 0 < len(text) <= _STRUCTURED_TEXT_MAX else None
+    return ("element", text) if 0 < len(text) <= _STRUCTURED_TEXT_MAX else None
 
 
 def _find_anchor(root: HtmlElement, title: str | None) -> HtmlElement | None:
@@ -416,69 +420,92 @@ def _find_anchor(root: HtmlElement, title: str | None) -> HtmlElement | None:
     return first_level[0] if len(first_level) == 1 else None
 
 
-def _find_scope(root: HtmlElement, anchor: HtmlElement | None) -> HtmlElement | None:
-    if anchor is not None:
-        return next(anchor.iterancestors("article"), None)
-    articles = list(root.iter("article"))
-    return articles[0] if len(articles) == 1 else None
+def _containers(root: HtmlElement, anchor: HtmlElement | None) -> tuple[HtmlElement | None, ...]:
+    """The elements whose dates may be the article's: its <article> and the title's block.
+
+    The block is the smallest ancestor of the heading that holds more than the heading, so
+    a sidebar or a "more news" column beside the article stays outside.
+    """
+    if anchor is None:
+        articles = list(root.iter("article"))
+        return (articles[0],) if len(articles) == 1 else ()
+    block = anchor.getparent()
+    heading_length = len(anchor.text_content().strip())
+    while (block is not None and block is not root and block.getparent() is not None
+           and len(block.text_content().strip()) <= heading_length):
+        block = block.getparent()
+    return next(anchor.iterancestors("article"), None), block
 
 
 def _spots(root: HtmlElement, anchor: HtmlElement | None,
-           scope: HtmlElement | None) -> tuple[list[_Spot], int | None]:
+           containers: tuple[HtmlElement | None, ...]) -> tuple[list[_Spot], int | None]:
     """Date-bearing places in document order, skipping other articles' and the site's zones."""
     protected = set(anchor.iterancestors()) | {anchor} if anchor is not None else set()
-    mark = anchor if anchor is not None else scope
+    mark = anchor if anchor is not None else next(iter(containers), None)
     spots: list[_Spot] = []
-    offset, mark_offset, in_scope, scoped_depth = 0, None, False, 0
+    entered: list[HtmlElement] = []  # the containers the walk is inside
+    offset, mark_offset, scoped = 0, None, 0
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, element in walker:
         if not isinstance(element.tag, str):
             continue
         if event == "start":
-            scoped = in_scope or element.tag in ("article", "main") or scoped_depth > 0
-            if element.tag in ("article", "main"):
-                scoped_depth += 1
-            if element not in protected and _other_zone(element, scoped):
+            scoped += element.tag in ("article", "main")
+            if element not in protected and _other_zone(element, scoped > 0):
                 walker.skip_subtree()
+                offset += len(element.text_content().strip())  # still distance from the title
                 continue
-            in_scope = in_scope or element is scope
+            if any(element is c for c in containers):
+                entered.append(element)
             if element is mark:
                 mark_offset = offset
-            value = _structured_text(element)
-            if value:
-                spots.append(_Spot(offset, in_scope, True, value))
+            dated = _dated_element(element)
+            if dated:
+                spots.append(_Spot(offset, bool(entered), *dated))
             text = element.text
         else:
-            if element.tag in ("article", "main"):
-                scoped_depth -= 1
-            if element is scope:
-                in_scope = False
+            scoped -= element.tag in ("article", "main")
+            if entered and element is entered[-1]:
+                entered.pop()
             text = element.tail
         if text and text.strip():
-            spots.append(_Spot(offset, in_scope, False, text.strip()))
+            spots.append(_Spot(offset, bool(entered), "text", text.strip()))
             offset += len(text.strip())
     return spots, mark_offset
 
 
-def _parse_free_text(text: str) -> datetime | date | None:
-    """A dateline in running text: a date after nothing but labels, a weekday or a place."""
+def _labels_only(prefix: str) -> bool:
+    """Nothing but labels, a weekday or a place stands before the date ("دمشق - ")."""
+    rest = re.sub(r"\s+", " ", _LABELS.sub(" ", prefix)).strip()
+    return not re.search(r"[^\W_]", rest) or _PLACE_PREFIX.fullmatch(rest) is not None
+
+
+def _dated_text(text: str, dateline_only: bool) -> datetime | date | None:
+    """The first date in a text that is not an "updated" date, with its time if printed.
+
+    With ``dateline_only`` the date must open the text (after labels or a place): "في 15
+    آذار 2011 خرجت..." is narrative, "دمشق - 16 تشرين الثاني 2026 - ..." is a dateline.
+    """
     if not any(ch.isdigit() for ch in text):
         return None
     normalized = normalize_arabic(text)
+    label_start = 0  # labels between the previous date and this one belong to this one
     for match in find_dates(normalized):
         prefix = normalized[: match.start]
-        if _UPDATED.search(prefix[-30:]):
+        if _UPDATED.search(normalized[max(label_start, match.start - 30): match.start]):
+            label_start = match.end
             continue
-        rest = re.sub(r"\s+", " ", _LABELS.sub(" ", prefix)).strip()
-        if re.search(r"[^\W_]", rest) and not _PLACE_PREFIX.fullmatch(rest):
+        if dateline_only and not _labels_only(prefix):
             return None
         clock = _find_time(normalized[match.end: match.end + 40])
         return datetime.combine(match.day, clock) if clock else match.day
     return None
 
 
-_UPDATE_LABEL = re.compile(r"\b(?:اخر |last )?(?:تحديث|updated?)\b")
-_DATELINE_MAX = 80
+def _parse_spot(spot: _Spot) -> datetime | date | None:
+    if spot.kind == "attribute":
+        return parse_machine_datetime(spot.text)
+    return _dated_text(spot.text, dateline_only=spot.kind == "text")
 
 
 def is_dateline(text: str) -> bool:
@@ -496,7 +523,8 @@ def is_dateline(text: str) -> bool:
     return found and not re.search(r"[^\W_]", rest)
 
 
-def _nearest(spots: list[_Spot], mark: int) -> list[_Spot]:
+def _nearest_first(spots: list[_Spot], mark: int) -> list[_Spot]:
+    """Below the title first (nearest first), then above it."""
     return sorted(spots, key=lambda s: (s.offset < mark, abs(s.offset - mark)))
 
 
@@ -505,21 +533,18 @@ def dateline_dates(root: HtmlElement, title: str | None) -> list[datetime | date
     body = root.find(".//body")
     root = body if body is not None else root
     anchor = _find_anchor(root, title)
-    scope = _find_scope(root, anchor)
-    spots, mark = _spots(root, anchor, scope)
+    containers = _containers(root, anchor)
+    spots, mark = _spots(root, anchor, containers)
     if mark is None:
         # No title to stand by: only a date that every dated element agrees on is trusted.
-        values = [v for s in spots if s.structured and (v := parse_machine_datetime(s.text))]
+        values = [v for s in spots if s.kind != "text" and (v := _parse_spot(s))]
         days = {v.date() if isinstance(v, datetime) else v for v in values}
         return values[:1] if len(days) == 1 else []
-    near = [s for s in spots if s.in_scope
-            or mark - _BEFORE_TITLE <= s.offset <= mark + _STRUCTURED_AFTER]
-    structured = [s for s in near if s.structured]
-    free = [s for s in near if not s.structured
-            and mark - _BEFORE_TITLE <= s.offset <= mark + _AFTER_TITLE]
-    found = [v for s in _nearest(structured, mark) if (v := parse_machine_datetime(s.text))]
-    found += [v for s in _nearest(free, mark) if (v := _parse_free_text(s.text))]
-    return found
+    eligible = [s for s in spots
+                if s.near and -_BEFORE_TITLE <= s.offset - mark <= _AFTER_TITLE[s.kind]]
+    ordered = _nearest_first([s for s in eligible if s.kind != "text"], mark)
+    ordered += _nearest_first([s for s in eligible if s.kind == "text"], mark)
+    return [v for s in ordered if (v := _parse_spot(s))]
 
 
 # --- combining the evidence ---------------------------------------------------------------

@@ -16,7 +16,6 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import trafilatura
 from lxml.html import HtmlElement
@@ -34,11 +33,7 @@ from rasid.text import (
     repair_mojibake,
     word_count,
 )
-
-try:  # the shared URL normaliser, once the discovery module provides it
-    from rasid.urls import normalize_url
-except ImportError:  # pragma: no cover - depends on which modules have landed
-    normalize_url = None
+from rasid.urls import normalize_url
 
 LOGGER = logging.getLogger(__name__)
 # trafilatura drops format characters, and with them the zero-width non-joiner that Persian,
@@ -49,6 +44,7 @@ CHUNKSIZE = 8  # pages per task sent to a worker: amortises pickling without sta
 # --- boilerplate trafilatura keeps ---------------------------------------------------------
 # Matched against normalize_arabic(line), hence the folded spellings (اقرا, ايضا, الالزاميه).
 _SHORT_LINE = 200
+_EDGE_LINES = 3
 _ALWAYS = re.compile(
     "|".join((
         # comment forms and their notices
@@ -70,7 +66,6 @@ _ALWAYS = re.compile(
 )
 # A source credit is boilerplate only at the very end of the text.
 _TRAILING = re.compile(r"^(?:المصدر|مصدر الخبر|المصدر الاصلي)\s*[:：]")
-_TRAILING_LINES = 2
 _SHARE_WORDS = frozenset(
     "شارك شاركها مشاركه الخبر المقال على عبر فيسبوك فيس بوك تويتر اكس واتساب واتس اب تلغرام "
     "تيليجرام تليجرام لينكدان انستغرام ماسنجر ايميل البريد طباعه نسخ الرابط share facebook "
@@ -85,16 +80,21 @@ def _is_share_line(key: str) -> bool:
     )
 
 
+def _is_boilerplate(line: str, at_edge: bool) -> bool:
+    if len(line) > _SHORT_LINE:
+        return False
+    key = normalize_arabic(line)
+    # A date-only line is page furniture at the top or the bottom; inside, it may head a
+    # timeline entry.
+    return bool(_ALWAYS.search(key)) or _is_share_line(key) or (at_edge and is_dateline(line))
+
+
 def strip_boilerplate(body: str) -> str:
     """Drop comment-form, share, "اقرأ أيضاً", tag, view-counter, date-only and trailing
     source lines."""
     lines = [line.strip() for line in body.splitlines() if line.strip()]
-    kept = [
-        line for line in lines
-        if not (len(line) <= _SHORT_LINE and (
-            _ALWAYS.search(key := normalize_arabic(line)) or _is_share_line(key)
-            or is_dateline(line)))
-    ]
+    kept = [line for index, line in enumerate(lines)
+            if not _is_boilerplate(line, index < _EDGE_LINES or index >= len(lines) - _EDGE_LINES)]
     while kept and len(kept[-1]) <= _SHORT_LINE and _TRAILING.search(normalize_arabic(kept[-1])):
         kept.pop()
     return "\n".join(kept)
@@ -103,24 +103,18 @@ def strip_boilerplate(body: str) -> str:
 # --- page metadata trafilatura does not give ----------------------------------------------
 
 
-def _light_normalize(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
-                       parts.query, ""))
-
-
 def canonical_url(tree: HtmlElement, url: str) -> str | None:
-    """The page's declared canonical URL (link rel=canonical, else og:url), absolute."""
+    """The page's declared canonical URL (link rel=canonical, else og:url), normalised."""
     declared = [link.get("href") for link in tree.iter("link")
                 if "canonical" in (link.get("rel") or "").lower().split()]
     declared += [meta.get("content") for meta in tree.iter("meta")
                  if (meta.get("property") or "").lower() == "og:url"]
     for href in declared:
-        if not href or not href.strip():
-            continue
-        absolute = urljoin(url, href.strip())
-        if urlsplit(absolute).scheme in ("http", "https"):
-            return normalize_url(absolute) if normalize_url else _light_normalize(absolute)
+        if href and href.strip():
+            try:
+                return normalize_url(href, base=url)
+            except ValueError:  # javascript:, mailto:, a malformed port...
+                continue
     return None
 
 

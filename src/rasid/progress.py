@@ -95,12 +95,11 @@ def for_stream(stream: TextIO) -> Progress:
     return TerminalProgress(stream) if stream.isatty() else Progress()
 
 
-def summary_table(sources: Mapping[str, Counts]) -> str:
-    """The final table a person reads after a run."""
+def summary_table(sources: Mapping[str, Mapping[str, int]]) -> str:
+    """The final table a person reads after a run (from the manifest's per-source counts)."""
     header = ("source",) + COLUMNS
     rows = [header] + [
-        (source_id,) + tuple(str(getattr(c, k)) for k in COLUMNS)
-        for source_id, c in sorted(sources.items())
+        (source_id,) + tuple(str(c[k]) for k in COLUMNS) for source_id, c in sorted(sources.items())
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]

@@ -168,7 +168,8 @@ def find(html: str, url: str = "https://x.example/news/a", hints=(), tz: str = "
 
 
 def test_meta_time_keeps_utc_and_dates_the_local_day() -> None:
-    result = find(page('<meta property="article:published_time" content="2026-11-16T01:30:00+03:00">'))
+    meta = '<meta property="article:published_time" content="2026-11-16T01:30:00+03:00">'
+    result = find(page(meta))
     assert result.published_at == datetime(2026, 11, 15, 22, 30, tzinfo=UTC)
     assert result.published_date == date(2026, 11, 16)
     assert result.date_source == "meta"
@@ -183,7 +184,8 @@ def test_late_utc_evening_is_the_next_day_in_damascus() -> None:
 def test_naive_times_are_local_to_the_source() -> None:
     html = page('<meta name="pubdate" content="2026-11-16 08:00:00">')
     assert find(html).published_at == datetime(2026, 11, 16, 5, 0, tzinfo=UTC)
-    assert find(html, tz="Africa/Casablanca").published_at == datetime(2026, 11, 16, 7, 0, tzinfo=UTC)
+    in_casablanca = datetime(2026, 11, 16, 7, 0, tzinfo=UTC)
+    assert find(html, tz="Africa/Casablanca").published_at == in_casablanca
 
 
 def test_modified_times_are_not_publication_times() -> None:
@@ -269,6 +271,51 @@ def test_dateline_above_the_title_in_its_block() -> None:
 def test_update_label_before_the_publication_date_is_skipped() -> None:
     html = page("", "<div class='post-date'>آخر تحديث: 20/11/2026 - نشر في: 16/11/2026</div>")
     assert find(html).published_date == date(2026, 11, 16)
+
+
+def test_wordpress_time_marked_published_and_updated_is_the_publication() -> None:
+    html = page("", '<time class="entry-date published updated" '
+                    'datetime="2026-11-16T10:00:00+03:00">16 تشرين الثاني 2026</time>')
+    assert find(html).published_at == datetime(2026, 11, 16, 7, 0, tzinfo=UTC)
+
+
+def test_jsonld_article_nested_as_main_entity() -> None:
+    html = page('<script type="application/ld+json">{"@type": "WebPage", "mainEntity": '
+                '{"@type": "NewsArticle", "datePublished": "2026-11-16T10:00:00+03:00", '
+                '"citation": {"@type": "NewsArticle", "datePublished": "2019-01-01"}}}</script>')
+    result = find(html)
+    assert (result.published_date, result.date_source) == (date(2026, 11, 16), "jsonld")
+
+
+def test_a_site_name_logo_in_h1_is_not_the_headline() -> None:
+    html = ("<html><body><div class='brand'><h1>صحيفة الوادي</h1>"
+            "<span class='date'>الأربعاء 25 تشرين الثاني 2026</span></div>"
+            "<div class='story'><h2>عنوان الخبر التجريبي الطويل</h2>"
+            "<span class='date'>16 تشرين الثاني 2026</span><p>نص الخبر.</p></div></body></html>")
+    result = find_published(html, "https://x.example/a",
+                            title="عنوان الخبر التجريبي الطويل - صحيفة الوادي",
+                            hints=[], timezone="Asia/Damascus", now=NOW)
+    assert result.published_date == date(2026, 11, 16)
+
+
+def test_amp_timeago_element() -> None:
+    html = page("", '<amp-timeago datetime="2026-11-16T10:00:00Z">منذ أسبوع</amp-timeago>')
+    assert find(html).published_date == date(2026, 11, 16)
+
+
+def test_a_date_in_the_headline_is_its_subject_not_its_dateline() -> None:
+    title = "15 آذار 2011: ذكرى أول مظاهرة في المدينة"
+    html = page(title=title)
+    assert find_published(html, "https://x.example/a", title=title, hints=[],
+                          timezone="Asia/Damascus", now=NOW).published_date is None
+
+
+def test_dates_after_the_article_text_are_not_its_dateline() -> None:
+    story = "نص طويل عن افتتاح الطريق الجديد بين المدينتين بعد سنوات من الانتظار. " * 3
+    html = page("", f"<p>{story}</p>"
+                "<h3>أخبار أخرى</h3><ul><li><a href='/b'>عنوان آخر</a></li>"
+                "<li>12/11/2026</li></ul>")
+    assert find(html).published_date is None
 
 
 def test_footer_copyright_year_is_never_a_date() -> None:

@@ -117,6 +117,21 @@ def test_strip_boilerplate_keeps_sentences_that_start_like_boilerplate() -> None
     ])
 
 
+def test_a_date_only_line_inside_the_text_stays() -> None:
+    body = "\n".join(["نشر في 16/11/2026", "بدأت الأزمة قبل سنوات طويلة.", "وهذه أبرز محطاتها:",
+                      "15 آذار 2011", "خرجت أول مظاهرة في المدينة.", "ثم توالت الأحداث.",
+                      "وانتهى العام."])
+    assert strip_boilerplate(body) == "\n".join(body.splitlines()[1:])
+
+
+def test_unrepairable_mojibake_is_flagged() -> None:
+    arabic = "<p>" + "أعلنت المؤسسة العامة للكهرباء عن برنامج تقنين جديد في المحافظة. " * 5 + "</p>"
+    lossy = arabic.encode("utf-8").decode("cp1252", errors="replace")
+    result = extract(f"<html><body><article>{lossy}</article></body></html>", "https://x.example/a",
+                     now=NOW)
+    assert "mojibake" in result.flags  # the bytes cp1252 could not show are lost for good
+
+
 # --- robustness ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
@@ -146,11 +161,16 @@ def test_the_same_page_extracted_many_times_keeps_its_body() -> None:
 def test_canonical_url_is_resolved_from_link_or_og_url() -> None:
     body = "<body><article><h1>عنوان</h1><p>" + "نص الخبر " * 30 + "</p></article></body>"
     relative = f'<html><head><link rel="canonical" href="/news/a"></head>{body}</html>'
-    og_only = f'<html><head><meta property="og:url" content="https://X.example/news/b"></head>{body}</html>'
+    og_only = ('<html><head><meta property="og:url" content="https://X.example/news/b?utm_source=x">'
+               f'</head>{body}</html>')
     javascript = f'<html><head><link rel="canonical" href="javascript:void(0)"></head>{body}</html>'
-    assert extract(relative, "https://x.example/other?id=1", now=NOW).canonical_url == "https://x.example/news/a"
-    assert extract(og_only, "https://x.example/n", now=NOW).canonical_url == "https://x.example/news/b"
-    assert extract(javascript, "https://x.example/n", now=NOW).canonical_url is None
+
+    def canonical(html: str, url: str) -> str | None:
+        return extract(html, url, now=NOW).canonical_url
+
+    assert canonical(relative, "https://x.example/other?id=1") == "https://x.example/news/a"
+    assert canonical(og_only, "https://x.example/n") == "https://x.example/news/b"
+    assert canonical(javascript, "https://x.example/n") is None
 
 
 def test_english_page_is_english_and_not_arabic() -> None:
@@ -162,7 +182,8 @@ def test_english_page_is_english_and_not_arabic() -> None:
 
 def items() -> list[tuple[str, str, dict[str, Any]]]:
     cases = [load_case(name) for name in CASES[:8]]
-    return [(html, expected["url"], {"now": NOW, "timezone": expected.get("timezone", "Asia/Damascus")})
+    return [(html, expected["url"],
+             {"now": NOW, "timezone": expected.get("timezone", "Asia/Damascus")})
             for html, expected in cases]
 
 

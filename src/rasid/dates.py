@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,7 +23,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from rasid.text import normalize_arabic
+from rasid.text import normalize_arabic, title_variants
 
 # --- month names --------------------------------------------------------------------------
 
@@ -288,12 +289,16 @@ def meta_dates(tree: HtmlElement) -> list[datetime | date]:
 
 
 def _jsonld_objects(data: object) -> Iterator[dict[str, object]]:
-    if isinstance(data, list):
-        for item in data:
-            yield from _jsonld_objects(item)
-    elif isinstance(data, dict):
-        yield data
-        yield from _jsonld_objects(data.get("@graph", []))
+    """Every object in a JSON-LD document, outermost first (an @graph, a WebPage's
+    mainEntity), so the page's own article comes before anything it cites."""
+    queue = deque([data])
+    while queue:
+        item = queue.popleft()
+        if isinstance(item, list):
+            queue.extend(item)
+        elif isinstance(item, dict):
+            yield item
+            queue.extend(v for v in item.values() if isinstance(v, (list, dict)))
 
 
 def _types(obj: dict[str, object]) -> list[str]:
@@ -349,9 +354,10 @@ _OTHER_ZONE = re.compile(
     r"latest|trending|slider|carousel|caption|gallery",
     re.I,
 )
-_OTHER_TAGS = frozenset({"footer", "nav", "aside", "form", "script", "style", "noscript",
-                         "template", "figcaption", "blockquote", "select", "button", "iframe",
-                         "svg", "head"})
+_OTHER_TAGS = frozenset({"footer", "nav", "form", "script", "style", "noscript", "template",
+                         "figcaption", "blockquote", "select", "button", "iframe", "svg", "head"})
+# The site's header and sidebars, unless they sit inside the article (its own meta column).
+_SITE_TAGS = frozenset({"header", "aside"})
 _DATE_CLASS = re.compile(r"date|time|publish|posted|byline|^meta$|-meta$|^meta-|تاريخ", re.I)
 _UPDATED = re.compile(r"updat|modif|edited|تحديث|تعديل|محدث", re.I)
 _LABELS = re.compile(
@@ -366,9 +372,11 @@ _LABELS = re.compile(
 _PLACE_PREFIX = re.compile(r"(?:[^\W\d_]+[\s\-–—]*){1,4}[-–—:|،,]\s*")
 _STRUCTURED_TEXT_MAX = 200
 # How far from the title (in visible characters) a dateline may be: datelines sit just above
-# or below the headline; dates further down belong to the story or to other articles.
+# or below the headline; dates further down belong to the story or to other articles. A dated
+# element may stand further above the title when it is inside the same <article>.
 _BEFORE_TITLE = 150
 _AFTER_TITLE = {"attribute": 1500, "element": 1500, "text": 1000}
+_PARAGRAPH = 150  # characters: a text node this long is the article text, not page furniture
 _UPDATE_LABEL = re.compile(r"\b(?:اخر |last )?(?:تحديث|updated?)\b")
 _DATELINE_MAX = 80
 
@@ -377,6 +385,7 @@ _DATELINE_MAX = 80
 class _Spot:
     offset: int  # visible characters before this point of the page
     near: bool  # inside the article, or the block, that holds the title
+    in_article: bool  # inside the <article> that holds the title
     kind: str  # "attribute" (datetime=, content=), "element" (a dated element's text), "text"
     text: str
 
@@ -387,18 +396,22 @@ def _tokens(element: HtmlElement) -> list[str]:
 
 def _other_zone(element: HtmlElement, scoped: bool) -> bool:
     """Markup whose dates are not this article's publication date (incl. "updated" times)."""
-    if element.tag in _OTHER_TAGS or (element.tag == "header" and not scoped):
+    if element.tag in _OTHER_TAGS or (element.tag in _SITE_TAGS and not scoped):
         return True
     if (element.get("itemprop") or "").lower() == "datemodified":
         return True
-    return any(_OTHER_ZONE.search(token) or _UPDATED.search(token) for token in _tokens(element))
+    tokens = _tokens(element)
+    # WordPress marks a never-edited post's time "published updated": still the publication.
+    updated = any(map(_UPDATED.search, tokens)) and not any("publish" in t.lower() for t in tokens)
+    return updated or any(map(_OTHER_ZONE.search, tokens))
 
 
 def _dated_element(element: HtmlElement) -> tuple[str, str] | None:
     """(kind, value) of an element whose markup says it holds the publication date."""
     if element.tag == "meta":
         return None
-    if element.tag == "time" or (element.get("itemprop") or "").lower() == "datepublished":
+    if (element.tag in ("time", "amp-timeago")
+            or (element.get("itemprop") or "").lower() == "datepublished"):
         value = element.get("datetime") or element.get("content")
         if value:
             return "attribute", value
@@ -409,12 +422,18 @@ def _dated_element(element: HtmlElement) -> tuple[str, str] | None:
 
 
 def _find_anchor(root: HtmlElement, title: str | None) -> HtmlElement | None:
-    """The heading that carries the article's title."""
-    key = normalize_arabic(title or "")
+    """The heading that carries the article's title.
+
+    A heading matches when it and the title (or the title's longest part, without the site
+    name) contain one another and are of similar length, so a site-name logo in an <h1>
+    does not pass for the headline.
+    """
     headings = [h for h in root.iter("h1", "h2") if h.text_content().strip()]
+    keys = {key for t in title_variants(title) if len(key := normalize_arabic(t)) >= 8}
     for heading in headings:
         text = normalize_arabic(heading.text_content())
-        if key and len(text) >= 8 and (text in key or key in text):
+        if any((text in key or key in text) and 2 * min(len(text), len(key)) >= len(key)
+               for key in keys):
             return heading
     first_level = [h for h in headings if h.tag == "h1"]
     return first_level[0] if len(first_level) == 1 else None
@@ -442,6 +461,7 @@ def _spots(root: HtmlElement, anchor: HtmlElement | None,
     """Date-bearing places in document order, skipping other articles' and the site's zones."""
     protected = set(anchor.iterancestors()) | {anchor} if anchor is not None else set()
     mark = anchor if anchor is not None else next(iter(containers), None)
+    article = containers[0] if containers else None
     spots: list[_Spot] = []
     entered: list[HtmlElement] = []  # the containers the walk is inside
     offset, mark_offset, scoped = 0, None, 0
@@ -459,9 +479,13 @@ def _spots(root: HtmlElement, anchor: HtmlElement | None,
                 entered.append(element)
             if element is mark:
                 mark_offset = offset
+            if element is anchor:  # a date in the headline is its subject, not its dateline
+                walker.skip_subtree()
+                offset += len(element.text_content().strip())
+                continue
             dated = _dated_element(element)
             if dated:
-                spots.append(_Spot(offset, bool(entered), *dated))
+                spots.append(_Spot(offset, bool(entered), article in entered, *dated))
             text = element.text
         else:
             scoped -= element.tag in ("article", "main")
@@ -469,7 +493,7 @@ def _spots(root: HtmlElement, anchor: HtmlElement | None,
                 entered.pop()
             text = element.tail
         if text and text.strip():
-            spots.append(_Spot(offset, bool(entered), "text", text.strip()))
+            spots.append(_Spot(offset, bool(entered), article in entered, "text", text.strip()))
             offset += len(text.strip())
     return spots, mark_offset
 
@@ -524,8 +548,10 @@ def is_dateline(text: str) -> bool:
 
 
 def _nearest_first(spots: list[_Spot], mark: int) -> list[_Spot]:
-    """Below the title first (nearest first), then above it."""
-    return sorted(spots, key=lambda s: (s.offset < mark, abs(s.offset - mark)))
+    """Below the title first (nearest first), then above it; at one place, a machine-readable
+    datetime= before the element's text."""
+    return sorted(spots, key=lambda s: (s.offset < mark, abs(s.offset - mark),
+                                        s.kind != "attribute"))
 
 
 def dateline_dates(root: HtmlElement, title: str | None) -> list[datetime | date]:
@@ -540,11 +566,16 @@ def dateline_dates(root: HtmlElement, title: str | None) -> list[datetime | date
         values = [v for s in spots if s.kind != "text" and (v := _parse_spot(s))]
         days = {v.date() if isinstance(v, datetime) else v for v in values}
         return values[:1] if len(days) == 1 else []
-    eligible = [s for s in spots
-                if s.near and -_BEFORE_TITLE <= s.offset - mark <= _AFTER_TITLE[s.kind]]
+    eligible = [s for s in spots if s.near and s.offset - mark <= _AFTER_TITLE[s.kind] and (
+        s.offset - mark >= -_BEFORE_TITLE or (s.in_article and s.kind != "text"))]
+    # Free text dates the article only above its text or at its very start: below, dates are
+    # the story's own or other articles'.
+    body_start = next((s.offset for s in spots if s.kind == "text" and s.offset > mark
+                       and len(s.text) >= _PARAGRAPH), None)
+    free = [s for s in eligible
+            if s.kind == "text" and (body_start is None or s.offset <= body_start)]
     ordered = _nearest_first([s for s in eligible if s.kind != "text"], mark)
-    ordered += _nearest_first([s for s in eligible if s.kind == "text"], mark)
-    return [v for s in ordered if (v := _parse_spot(s))]
+    return [v for s in ordered + _nearest_first(free, mark) if (v := _parse_spot(s))]
 
 
 # --- combining the evidence ---------------------------------------------------------------

@@ -60,7 +60,8 @@ _ALWAYS = re.compile(
         r"^الاكثر (?:قراءه|مشاهده|تداولا|تعليقا)$",
         # tag lists and view counters
         r"^(?:الوسوم|وسوم|الكلمات المفتاحيه|كلمات مفتاحيه|كلمات دلاليه)\s*(?:[:：].*)?$",
-        r"^(?:عدد )?(?:المشاهدات|مشاهدات|مشاهده|القراءات|قراءات|الزيارات|زيارات)\s*[:：]?\s*\d[\d,.]*$",
+        r"^(?:عدد )?(?:المشاهدات|مشاهدات|مشاهده|القراءات|قراءات|الزيارات|زيارات)"
+        r"\s*[:：]?\s*\d[\d,.]*$",
         r"^\d[\d,.]*\s*(?:مشاهده|مشاهدات|قراءه|قراءات|زياره|زيارات)$",
     ))
 )
@@ -120,8 +121,9 @@ def canonical_url(tree: HtmlElement, url: str) -> str | None:
 
 def _fallback_title(tree: HtmlElement) -> str | None:
     for meta in tree.iter("meta"):
-        if (meta.get("property") or "").lower() == "og:title" and (meta.get("content") or "").strip():
-            return str(meta.get("content")).strip()
+        content = (meta.get("content") or "").strip()
+        if (meta.get("property") or "").lower() == "og:title" and content:
+            return content
     title = tree.find(".//title")
     text = title.text_content().strip() if title is not None else ""
     return text or None
@@ -159,7 +161,8 @@ def _extract(html: str, url: str, hints: list[tuple[datetime, str]], timezone: s
         html = html.replace(_ZWNJ, _ZWNJ_STAND_IN)
     if detect_mojibake(html):
         repaired = repair_mojibake(html)
-        flags.append("mojibake_repaired" if repaired != html else "mojibake")
+        flags += ["mojibake_repaired"] if repaired != html else []
+        flags += ["mojibake"] if detect_mojibake(repaired) else []  # what could not be undone
         html = repaired
     tree = load_html(html)
     if tree is None:

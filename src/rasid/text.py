@@ -43,18 +43,17 @@ def normalize_arabic(text: str) -> str:
     return _SPACES.sub(" ", text).strip().casefold()
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 def _tight(text: str) -> str:
     """Letters and digits only: punctuation and spacing differ between copies of a text."""
-    return "".join(ch for ch in normalize_arabic(text) if ch.isalnum())
+    return _NOT_ALNUM.sub("", normalize_arabic(text))
 
 
 # --- script, size, identity ---------------------------------------------------------------
 
 _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
-
-
-def is_arabic_letter(ch: str) -> bool:
-    return ch.isalpha() and _ARABIC_SCRIPT.match(ch) is not None
 
 
 def arabic_ratio(text: str) -> float:
@@ -75,13 +74,18 @@ def word_count(text: str) -> int:
 # --- repetition inside one page -----------------------------------------------------------
 
 MIN_REPEAT_CHARS = 20  # shorter lines ("***", "صور", a one-word answer) may repeat honestly
-# A copy this long is never honest repetition; a shorter exact copy (a recurring question
-# in an interview, a list item) counts only next to its original or inside a repeated run.
+# A copy this long is repetition; a shorter exact copy (a recurring interview question, a
+# list item) counts only next to its original or inside a run of copies.
 LONG_REPEAT_CHARS = 100
 _SHINGLE = 4  # words per shingle when judging a near-copy
 _NEAR_COPY_SHARE = 0.85  # a paragraph this much made of earlier shingles is a copy
 _MIN_NEAR_COPY_WORDS = 20
-ORIGINAL, SHORT_COPY, REPEAT = 0, 1, 2
+# A page that repeats itself in many separate places is built that way (a schedule, a menu,
+# an interview series); a broken page repeats itself in one or two blocks.
+MAX_COPY_RUNS = 3
+# Per paragraph: new text; a short exact copy; a long, contained or near copy; a copy that is
+# repetition wherever it stands (a block echo, a copy of the previous paragraph or the title).
+ORIGINAL, SHORT_COPY, COPY, SURE_COPY = 0, 1, 2, 3
 
 
 def _shingles(paragraph: str) -> set[tuple[str, ...]]:
@@ -91,13 +95,15 @@ def _shingles(paragraph: str) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + _SHINGLE]) for i in range(len(words) - _SHINGLE + 1)}
 
 
-def _title_keys(title: str | None) -> set[str]:
+def title_variants(title: str | None) -> list[str]:
     """The title, and its longest part when a site name is glued on ("عنوان - الموقع")."""
-    if not title:
-        return set()
-    parts = re.split(r"\s+[|\-–—:]\s+", title)
-    keys = {_tight(title), _tight(max(parts, key=len))}
-    return {k for k in keys if len(k) >= 8}
+    if not title or not title.strip():
+        return []
+    return [title, max(re.split(r"\s+[|\-–—:]\s+", title), key=len)]
+
+
+def _title_keys(title: str | None) -> set[str]:
+    return {key for t in title_variants(title) if len(key := _tight(t)) >= 8}
 
 
 def _halved(paragraph: str) -> str:
@@ -133,7 +139,7 @@ def _echo_blocks(keys: list[str]) -> set[int]:
 
 
 def _classify(paragraphs: list[str], keys: list[str], title_keys: set[str]) -> list[int]:
-    """ORIGINAL, SHORT_COPY (an exact copy that may be honest) or REPEAT, per paragraph."""
+    """ORIGINAL, SHORT_COPY, COPY or SURE_COPY, per paragraph."""
     echoes = _echo_blocks(keys)
     # Where each text first appeared; None for the title, whose further copies are repetition.
     first_index: dict[str, int | None] = dict.fromkeys(title_keys)
@@ -142,24 +148,36 @@ def _classify(paragraphs: list[str], keys: list[str], title_keys: set[str]) -> l
     kinds = []
     for index, (paragraph, key) in enumerate(zip(paragraphs, keys, strict=True)):
         if index in echoes:
-            kinds.append(REPEAT)
+            kinds.append(SURE_COPY)
             continue
         shingles = _shingles(paragraph)
         near_copy = bool(shingles) and (
             len(shingles & seen_shingles) / len(shingles) >= _NEAR_COPY_SHARE)
         if len(key) < MIN_REPEAT_CHARS:
             kind = ORIGINAL
+        elif key in first_index and first_index[key] in (None, index - 1):
+            kind = SURE_COPY
         elif near_copy or (len(key) >= LONG_REPEAT_CHARS and key in seen_text):
-            kind = REPEAT
-        elif key in first_index:
-            kind = REPEAT if first_index[key] in (None, index - 1) else SHORT_COPY
+            kind = COPY
         else:
-            kind = ORIGINAL
+            kind = SHORT_COPY if key in first_index else ORIGINAL
         kinds.append(kind)
         first_index.setdefault(key, index)
         seen_text += key
         seen_shingles |= shingles
     return kinds
+
+
+def _repetition(kinds: list[int]) -> list[bool]:
+    """Which paragraphs to drop, given what each one is."""
+    copies = [kind in (SHORT_COPY, COPY) for kind in kinds]
+    runs = sum(1 for i, copy in enumerate(copies) if copy and (i == 0 or not copies[i - 1]))
+    if runs > MAX_COPY_RUNS:
+        return [kind == SURE_COPY for kind in kinds]
+    padded = [ORIGINAL, *kinds, ORIGINAL]
+    return [kind in (COPY, SURE_COPY)
+            or (kind == SHORT_COPY and not padded[i] == padded[i + 2] == ORIGINAL)
+            for i, kind in enumerate(kinds)]
 
 
 def remove_repetition(body: str, title: str | None = None) -> tuple[str, float]:
@@ -178,12 +196,7 @@ def remove_repetition(body: str, title: str | None = None) -> tuple[str, float]:
         return "", 0.0
     paragraphs = [_halved(p) for p in paragraphs]
     kinds = _classify(paragraphs, [_tight(p) for p in paragraphs], title_keys)
-    padded = [ORIGINAL, *kinds, ORIGINAL]
-    kept = [
-        paragraph for index, (paragraph, kind) in enumerate(zip(paragraphs, kinds, strict=True))
-        if kind == ORIGINAL
-        or (kind == SHORT_COPY and padded[index] == padded[index + 2] == ORIGINAL)
-    ]
+    kept = [p for p, drop in zip(paragraphs, _repetition(kinds), strict=True) if not drop]
     removed = total - sum(len(p) for p in kept)
     return "\n".join(kept), round(removed / total, 4)
 
@@ -206,23 +219,27 @@ _WORDS = {
 LATIN_LANGUAGES = ["en", "fr", "de", "es", "it", "pt", "nl", "tr", "id", "ru", "he", "ku"]
 
 
+_LANGUAGE_SAMPLE = 3000  # characters: enough to tell languages apart, cheap on long bodies
+
+
 def detect_language(text: str, html_lang: str | None = None) -> str | None:
     """ISO 639-1 code of the text; ``html_lang`` only breaks ties. None for empty text."""
-    letters = [ch for ch in text if ch.isalpha()]
+    sample = text[:_LANGUAGE_SAMPLE]
+    letters = sum(ch.isalpha() for ch in sample)
     if not letters:
         return None
     hint = (html_lang or "").split("-")[0].strip().lower() or None
-    arabic_letters = [ch for ch in letters if is_arabic_letter(ch)]
-    if len(arabic_letters) * 2 >= len(letters):
-        return _arabic_script_language(text, arabic_letters, hint)
-    return _other_language(text, hint)
+    arabic = sum(ch.isalpha() for ch in _ARABIC_SCRIPT.findall(sample))
+    if arabic * 2 >= letters:
+        return _arabic_script_language(sample, arabic, hint)
+    return _other_language(sample, hint)
 
 
-def _arabic_script_language(text: str, letters: list[str], hint: str | None) -> str:
+def _arabic_script_language(text: str, letters: int, hint: str | None) -> str:
     words = re.findall(r"[^\W\d_]+", text)
     scores = {}
     for lang in ("ar", "fa", "ur"):
-        letter_share = sum(ch in _LETTERS[lang] for ch in letters) / len(letters)
+        letter_share = sum(text.count(ch) for ch in _LETTERS[lang]) / letters
         word_share = sum(w in _WORDS[lang] for w in words) / max(len(words), 1)
         scores[lang] = letter_share + 2 * word_share
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)

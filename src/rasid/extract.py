@@ -65,6 +65,13 @@ _ALWAYS = re.compile(
         r"^\d[\d,.]*\s*(?:مشاهده|مشاهدات|قراءه|قراءات|زياره|زيارات)$",
     ))
 )
+# Furniture that only counts as such at the top or bottom of the text: a byline ("بقلم: …")
+# or a copyright footer. Inside the text the same words can be part of the story.
+_EDGE = re.compile(
+    r"^(?:بقلم|كتب|كتبت|اعداد|تحرير|تقرير|by)\s*[:：]?\s*[^\d]{0,40}$"
+    r"|^(?:©|\(c\)|حقوق (?:النشر|الطبع)|جميع الحقوق محفوظه|all rights reserved|copyright)"
+    r"|(?:جميع الحقوق محفوظه|all rights reserved)\W*(?:\d{4})?\W*$"
+)
 # A source credit is boilerplate only at the very end of the text.
 _TRAILING = re.compile(r"^(?:المصدر|مصدر الخبر|المصدر الاصلي)\s*[:：]")
 _SHARE_WORDS = frozenset(
@@ -87,12 +94,14 @@ def _is_boilerplate(line: str, at_edge: bool) -> bool:
     key = normalize_arabic(line)
     # A date-only line is page furniture at the top or the bottom; inside, it may head a
     # timeline entry.
-    return bool(_ALWAYS.search(key)) or _is_share_line(key) or (at_edge and is_dateline(line))
+    if _ALWAYS.search(key) or _is_share_line(key):
+        return True
+    return at_edge and (is_dateline(line) or bool(_EDGE.search(key)))
 
 
 def strip_boilerplate(body: str) -> str:
-    """Drop comment-form, share, "اقرأ أيضاً", tag, view-counter, date-only and trailing
-    source lines."""
+    """Drop comment-form, share, "اقرأ أيضاً", tag and view-counter lines; date-only, byline and
+    copyright lines at the edges; trailing source lines."""
     lines = [line.strip() for line in body.splitlines() if line.strip()]
     kept = [line for index, line in enumerate(lines)
             if not _is_boilerplate(line, index < _EDGE_LINES or index >= len(lines) - _EDGE_LINES)]

@@ -18,8 +18,8 @@ from rasid.storage import open_lake
 ARTICLE_COLUMNS = [
     "article_id", "url", "canonical_url", "source", "published_date", "title", "author",
     "published_at", "date_source", "body", "language", "word_count", "arabic_ratio",
-    "body_hash", "repeated_share", "flags", "discovered_via", "http_status", "encoding",
-    "fetched_at", "run_id",
+    "body_hash", "near_duplicate_of", "near_duplicate_cluster", "repeated_share", "flags",
+    "discovered_via", "http_status", "encoding", "fetched_at", "run_id",
 ]  # fmt: skip
 UTC_MICROS = pa.timestamp("us", tz="UTC")
 ARROW_TYPES = {
@@ -60,6 +60,8 @@ FORMATTED = {
 def valid_row(kind: str, **changes: Any) -> dict[str, Any]:
     schema = contract.arrow_schema(kind, include_partitions=True)
     row = {field.name: SAMPLES[field.type] for field in schema} | FORMATTED
+    if kind == "quarantine":
+        row["reasons"] = contract.codes("quarantine", "reasons")[:1]
     return row | changes
 
 
@@ -88,7 +90,8 @@ def test_articles_columns_and_partitions() -> None:
     full = contract.arrow_schema("articles", include_partitions=True)
     nullable = {field.name for field in full if field.nullable}
     assert nullable == {
-        "canonical_url", "title", "author", "language", "discovered_via", "http_status", "encoding"
+        "canonical_url", "title", "author", "language", "discovered_via", "http_status", "encoding",
+        "near_duplicate_of", "near_duplicate_cluster",
     }  # fmt: skip
 
 
@@ -135,6 +138,7 @@ def test_every_column_is_described_in_english_and_arabic(kind: str) -> None:
 def test_written_parquet_has_exactly_the_contract_schema(kind: str, tmp_path: Path) -> None:
     lake = open_lake(str(tmp_path))
     [key] = lake.write_rows(kind, [valid_row(kind)], "run-1")
+    lake.commit("run-1", {"files": {kind: [key]}})
 
     written = pq.read_schema(tmp_path / key)
     expected = contract.arrow_schema(kind)
@@ -147,7 +151,8 @@ def test_written_parquet_has_exactly_the_contract_schema(kind: str, tmp_path: Pa
 
 @pytest.mark.parametrize("kind", contract.CONTRACTS)
 def test_sql_quality_rules_pass_on_valid_rows(kind: str, tmp_path: Path) -> None:
-    open_lake(str(tmp_path)).write_rows(kind, [valid_row(kind)], "run-1")
+    lake = open_lake(str(tmp_path))
+    lake.commit("run-1", {"files": {kind: lake.write_rows(kind, [valid_row(kind)], "run-1")}})
     db = duckdb.connect()
     db.execute(
         f"CREATE VIEW {kind} AS SELECT * FROM "
@@ -161,7 +166,8 @@ def test_sql_quality_rules_pass_on_valid_rows(kind: str, tmp_path: Path) -> None
 
 def test_sql_quality_rules_catch_bad_rows(tmp_path: Path) -> None:
     bad = valid_row("articles", date_source="guess", arabic_ratio=1.5, body="  ")
-    open_lake(str(tmp_path)).write_rows("articles", [bad], "run-1")
+    lake = open_lake(str(tmp_path))
+    lake.commit("run-1", {"files": {"articles": lake.write_rows("articles", [bad], "run-1")}})
     db = duckdb.connect()
     db.execute(
         f"CREATE VIEW articles AS SELECT * FROM "

@@ -42,6 +42,8 @@ def article_row(source: str, day: date, n: int, **changes: Any) -> dict[str, Any
         "word_count": 9,
         "arabic_ratio": 1.0,
         "body_hash": hashlib.sha256(f"body {n}".encode()).hexdigest(),
+        "near_duplicate_of": None,
+        "near_duplicate_cluster": None,
         "repeated_share": 0.0,
         "flags": [],
         "discovered_via": "feed",
@@ -141,6 +143,8 @@ def test_local_write_rows_lays_out_hive_partitions(tmp_path: Path) -> None:
         for s in SOURCES
         for d in DAYS
     ]
+    assert not (tmp_path / "lake" / "articles").exists()  # staged until the run commits
+    lake.commit(RUN, {"files": {"articles": keys}})
     for key in keys:
         parquet = pq.ParquetFile(tmp_path / "lake" / key)
         assert parquet.metadata.num_rows == 2
@@ -154,7 +158,7 @@ def test_local_write_rows_lays_out_hive_partitions(tmp_path: Path) -> None:
 def test_duckdb_reads_the_local_lake_with_hive_types(tmp_path: Path) -> None:
     lake = open_lake(str(tmp_path))
     rows = two_by_two()
-    lake.write_rows("articles", rows, RUN)
+    lake.commit(RUN, {"files": {"articles": lake.write_rows("articles", rows, RUN)}})
 
     relation = duckdb.sql(
         f"SELECT * FROM read_parquet('{tmp_path}/articles/**/*.parquet', hive_partitioning=true)"
@@ -195,7 +199,8 @@ def test_a_retry_replaces_uncommitted_files_but_never_committed_ones(tmp_path: P
 
     edited = [article_row("syria-tv", DAYS[0], 1, title="عنوان مصحح")]
     lake.write_rows("articles", edited, RUN)
-    assert pq.read_table(tmp_path / key).column("title").to_pylist() == ["عنوان مصحح"]
+    staged = tmp_path / "_staging" / key
+    assert pq.read_table(staged).column("title").to_pylist() == ["عنوان مصحح"]
 
     lake.commit(RUN, {"files": {"articles": [key]}})
     lake.write_rows("articles", [article_row("syria-tv", DAYS[0], 1, title="ثالث")], RUN)

@@ -88,6 +88,15 @@ def column_descriptions(name: str, language: str = "en") -> dict[str, str]:
     raise ValueError(f"no descriptions in language {language!r}; use 'en' or 'ar'")
 
 
+def codes(name: str, column: str) -> list[str]:
+    """The documented codes a list column holds (quarantine ``reasons``, ``flags``)."""
+    [prop] = [p for p in _properties(name) if p["name"] == column]
+    values = [c["value"] for c in prop.get("customProperties", []) if c["property"] == "codes"]
+    if not values:
+        raise ValueError(f"column {column!r} of {name} documents no codes")
+    return [str(code) for code in values[0]]
+
+
 def _custom(prop: dict[str, Any], key: str) -> str:
     values = [c["value"] for c in prop.get("customProperties", []) if c["property"] == key]
     if not values:

@@ -5,12 +5,26 @@ Layout (Spark and DuckDB read it with Hive partitioning):
 - ``articles/source=<slug>/published_date=<YYYY-MM-DD>/<run_id>-<n>.parquet``
 - ``quarantine/source=<slug>/run_date=<YYYY-MM-DD>/<run_id>-<n>.parquet``
 - ``raw/source=<slug>/fetch_date=<YYYY-MM-DD>/<run_id>.warc.gz`` (the fetched pages)
+- ``_staging/<any of the above>`` (files of runs that are not yet published)
 - ``_manifests/<run_id>.json`` (the commit record; engines skip ``_`` paths)
 - ``reports/...``
 
-Commit protocol: a run writes each data file once under a fixed key (a conditional put, so a
-rerun never overwrites a committed file), and writes its manifest last. Readers trust only the
-files listed in committed manifests, so a crashed run leaves nothing visible behind.
+Commit protocol, built so that a reader globbing ``articles/**/*.parquet`` never sees a file of
+a run that did not commit, and a run killed at any moment can simply be run again:
+
+1. *Stage.* Each data file is written once, under ``_staging/`` and a name unique to (run,
+   partition, part): a conditional put on S3 (If-None-Match), a temporary name and an atomic
+   link locally. A retried put that finds its own bytes there counts as done.
+2. *Commit.* The manifest, listing the files the run adds (and, for compaction and
+   reprocessing, the files it supersedes), is written last with a conditional put. That single
+   write is the commit: before it the run does not exist for anyone, after it it does.
+3. *Publish.* Superseded files are deleted, then each staged file is copied to its place in the
+   table (one atomic object write each), then the staged copies are deleted. Publishing is
+   idempotent; a commit whose staged files are still there is finished by the next writer
+   (:meth:`Lake.publish_pending`), so a kill between commit and publish loses nothing.
+
+Readers who need a snapshot read the manifests (:meth:`Lake.dataset`); readers who glob see,
+during a publish, rows missing for a moment but never the same row twice.
 
 Everything goes through a small ``Store`` seam with two implementations: ``LocalStore`` (a
 directory) and ``S3Store`` (any S3-compatible endpoint, configured by the standard AWS variables).
@@ -24,17 +38,22 @@ import json
 import logging
 import os
 import re
+import shutil
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -45,7 +64,12 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     EndpointConnectionError,
+    HTTPClientError,
+    IncompleteReadError,
     NoCredentialsError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
 )
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -53,32 +77,45 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from rasid import __version__, contract
-from rasid.config import SLUG_PATTERN
+from rasid.config import SLUG_PATTERN, ConfigError
 from rasid.models import Candidate, Page
 
 log = logging.getLogger(__name__)
 
 MANIFESTS = "_manifests"
+STAGING = "_staging"
 # Prefixes whose files only the commit protocol writes; write_bytes may not touch them.
-_PROTOCOL_PREFIXES = (*contract.CONTRACTS, "raw", MANIFESTS)
+_PROTOCOL_PREFIXES = (*contract.CONTRACTS, "raw", MANIFESTS, STAGING)
 # A run id becomes part of object keys; a leading "_" or "." would make Spark skip the files.
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SLUG = re.compile(SLUG_PATTERN)
 # The stored content is already decoded, so these headers would misdescribe it.
 _DROPPED_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
-_S3_CONFIG = Config(
-    # boto3 >= 1.36 sends checksum headers that some S3-compatible servers reject.
-    request_checksum_calculation="when_required",
-    response_checksum_validation="when_required",
-    retries={"max_attempts": 8, "mode": "standard"},
-    connect_timeout=10,
-    read_timeout=60,
-)
+# botocore retries these itself (with exponential backoff and jitter); once it gives up, the
+# error is still worth retrying later, unlike a refusal (403) or a missing bucket.
+_THROTTLING_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
+                     "RequestTimeTooSkewed", "ServiceUnavailable", "InternalError"}
+_DEFAULT_ATTEMPTS = 8
+# Publishing copies and deletes objects one request each; a few in flight hide the latency.
+_PARALLEL_REQUESTS = 8
 
 
 class StorageError(Exception):
     """The lake could not be read or written; the message says why and never holds secrets."""
+
+
+class TransientStorageError(StorageError):
+    """Storage failed in a way that may pass (throttling, 5xx, timeouts, dropped connections),
+    after the S3 client's own retries; the caller may retry the whole step later."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What a listing tells about an object."""
+
+    size: int
+    modified: datetime
 
 
 def _check_key(key: str) -> str:
@@ -106,6 +143,10 @@ class Store(Protocol):
     def exists(self, key: str) -> bool:
         """Whether ``key`` holds an object."""
 
+    def copy(self, source: str, target: str) -> None:
+        """Make ``target`` hold the bytes of ``source`` in one atomic write; KeyError if
+        ``source`` does not exist."""
+
     def delete(self, key: str) -> None:
         """Remove ``key``; nothing happens if it does not exist."""
 
@@ -114,6 +155,9 @@ class Store(Protocol):
 
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         """A pyarrow filesystem and the base path of the store inside it."""
+
+    def scan(self, prefix: str = "") -> dict[str, StoredObject]:
+        """Every key starting with ``prefix``, recursively, with its size and age."""
 
     def list(self, prefix: str = "") -> builtins.list[str]:
         """All keys starting with ``prefix``, recursively, sorted."""
@@ -131,27 +175,15 @@ class LocalStore:
 
     def put(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # A dot-name in the same directory: readers skip it, and the rename cannot cross devices.
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            if not if_absent:
-                os.replace(tmp, path)
-                return True
-            try:
-                # link() fails if the target exists, and publishes the complete file in one step.
-                os.link(tmp, path)
-            except FileExistsError:
-                return False
-            return True
+            with self._temporary(path) as tmp:
+                with open(tmp, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                return self._publish(tmp, path, replace=not if_absent)
         except OSError as exc:
             raise StorageError(f"cannot write {path}: {exc.strerror}") from None
-        finally:
-            tmp.unlink(missing_ok=True)
 
     def get(self, key: str) -> bytes:
         try:
@@ -162,6 +194,21 @@ class LocalStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def copy(self, source: str, target: str) -> None:
+        origin, path = self._path(source), self._path(target)
+        try:
+            with self._temporary(path) as tmp:
+                try:
+                    # A hard link shares the bytes: publishing a large file costs no copy.
+                    os.link(origin, tmp)
+                except FileNotFoundError:
+                    raise KeyError(source) from None
+                except OSError:  # a filesystem without hard links
+                    shutil.copyfile(origin, tmp)
+                self._publish(tmp, path, replace=True)
+        except OSError as exc:
+            raise StorageError(f"cannot write {path}: {exc.strerror}") from None
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
@@ -171,30 +218,70 @@ class LocalStore:
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         return pafs.LocalFileSystem(), self.root.as_posix()
 
-    def list(self, prefix: str = "") -> builtins.list[str]:
+    def scan(self, prefix: str = "") -> dict[str, StoredObject]:
         folder = self.root / _check_prefix(prefix).rpartition("/")[0]
         if not folder.is_dir():
-            return []
-        keys = (
-            p.relative_to(self.root).as_posix()
-            for p in folder.rglob("*")
-            if p.is_file() and not p.name.startswith(".")
-        )
-        return sorted(k for k in keys if k.startswith(prefix))
+            return {}
+        found = {}
+        for path in folder.rglob("*"):
+            key = path.relative_to(self.root).as_posix()
+            if key.startswith(prefix) and not path.name.startswith(".") and path.is_file():
+                stat = path.stat()
+                found[key] = StoredObject(stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+        return found
+
+    def list(self, prefix: str = "") -> builtins.list[str]:
+        return sorted(self.scan(prefix))
+
+    @staticmethod
+    @contextmanager
+    def _temporary(path: Path) -> Iterator[Path]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A dot-name in the same directory: readers skip it, and the rename cannot cross devices.
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            yield tmp
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    @staticmethod
+    def _publish(tmp: Path, path: Path, *, replace: bool) -> bool:
+        if replace:
+            os.replace(tmp, path)
+            return True
+        try:
+            # link() fails if the target exists, and publishes the complete file in one step.
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        return True
 
 
 class S3Store:
     """A bucket (and key prefix) on any S3-compatible endpoint.
 
-    The endpoint, region and credentials come from the standard AWS variables and config files
-    (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...), which boto3 and pyarrow both honour.
+    The endpoint, region, credentials and retry budget come from the standard AWS variables
+    and config files (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_MAX_ATTEMPTS, ...), which boto3
+    and pyarrow both honour.
     """
 
-    def __init__(self, bucket: str, prefix: str = "") -> None:
+    def __init__(self, bucket: str, prefix: str = "", *, read_timeout: float = 60.0) -> None:
         self.bucket = bucket
         self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
-        self._session = boto3.session.Session()
-        self._client = self._session.client("s3", config=_S3_CONFIG)
+        core = botocore.session.get_session()
+        self._session = boto3.session.Session(botocore_session=core)
+        attempts = core.get_config_variable("max_attempts")
+        self._client = self._session.client("s3", config=Config(
+            # boto3 >= 1.36 sends checksum headers that some S3-compatible servers reject.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            # "standard" retries throttling, 5xx, timeouts and dropped connections with
+            # exponential backoff and jitter.
+            retries={"total_max_attempts": int(attempts or _DEFAULT_ATTEMPTS), "mode": "standard"},
+            connect_timeout=10,
+            read_timeout=read_timeout,
+            max_pool_connections=2 * _PARALLEL_REQUESTS,
+        ))
         credentials = self._session.get_credentials()
         self._credentials = credentials.get_frozen_credentials() if credentials else None
 
@@ -209,21 +296,30 @@ class S3Store:
                     Bucket=self.bucket, Key=self._key(key), Body=data, **condition
                 )
             except ClientError as exc:
+                # Also the answer to a retry whose first attempt succeeded unseen: the caller
+                # compares what is there with what it meant to write.
                 if if_absent and _http_status(exc) == 412:
                     return False
                 raise
         return True
 
     def get(self, key: str) -> bytes:
-        with self._errors("read", key):
-            try:
-                response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
-                body: bytes = response["Body"].read()
-            except ClientError as exc:
-                if _http_status(exc) == 404 and _error_code(exc) != "NoSuchBucket":
-                    raise KeyError(key) from None
-                raise
-        return body
+        for attempt in range(3):
+            with self._errors("read", key):
+                try:
+                    response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+                    body: bytes = response["Body"].read()
+                    return body
+                except ClientError as exc:
+                    if _http_status(exc) == 404 and _error_code(exc) != "NoSuchBucket":
+                        raise KeyError(key) from None
+                    raise
+                except (HTTPClientError, IncompleteReadError):
+                    # The client retries requests, not a body cut off while streaming.
+                    if attempt == 2:
+                        raise
+            time.sleep(0.2 * 2**attempt)
+        raise AssertionError("unreachable")
 
     def exists(self, key: str) -> bool:
         with self._errors("check", key):
@@ -234,6 +330,22 @@ class S3Store:
                     return False
                 raise
         return True
+
+    def copy(self, source: str, target: str) -> None:
+        # Unconditional: the target's name belongs to the committed run, so whatever an earlier
+        # attempt left there is these same bytes. (Single-request copies stop at 5 GB; lake
+        # files are far smaller.)
+        with self._errors("copy", target):
+            try:
+                self._client.copy_object(
+                    Bucket=self.bucket,
+                    Key=self._key(target),
+                    CopySource={"Bucket": self.bucket, "Key": self._key(source)},
+                )
+            except ClientError as exc:
+                if _error_code(exc) == "NoSuchKey":
+                    raise KeyError(source) from None
+                raise
 
     def delete(self, key: str) -> None:
         with self._errors("delete", key):
@@ -258,15 +370,21 @@ class S3Store:
             options |= {"endpoint_override": parts.netloc, "scheme": parts.scheme or "https"}
         return pafs.S3FileSystem(**options), f"{self.bucket}/{self.prefix}".rstrip("/")
 
-    def list(self, prefix: str = "") -> builtins.list[str]:
-        keys: list[str] = []
+    def scan(self, prefix: str = "") -> dict[str, StoredObject]:
+        found = {}
         with self._errors("list", prefix):
             pages = self._client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=self.prefix + _check_prefix(prefix)
             )
             for page in pages:
-                keys.extend(obj["Key"][len(self.prefix) :] for obj in page.get("Contents", []))
-        return sorted(keys)
+                for obj in page.get("Contents", []):
+                    found[obj["Key"][len(self.prefix) :]] = StoredObject(
+                        int(obj["Size"]), obj["LastModified"]
+                    )
+        return found
+
+    def list(self, prefix: str = "") -> builtins.list[str]:
+        return sorted(self.scan(prefix))
 
     def check(self) -> None:
         """Fail fast, with a clear StorageError, if the bucket is missing or out of reach."""
@@ -278,15 +396,20 @@ class S3Store:
         try:
             yield
         except ClientError as exc:
-            raise StorageError(self._redact(self._explain(action, key, exc))) from None
+            kind = TransientStorageError if _is_transient(exc) else StorageError
+            raise kind(self._redact(self._explain(action, key, exc))) from None
         except NoCredentialsError:
             raise StorageError(
                 f"no AWS credentials found for bucket {self.bucket!r}: set AWS_ACCESS_KEY_ID "
                 "and AWS_SECRET_ACCESS_KEY (or a profile)"
             ) from None
         except EndpointConnectionError as exc:
-            raise StorageError(
+            raise TransientStorageError(
                 self._redact(f"cannot reach the S3 endpoint for bucket {self.bucket!r}: {exc}")
+            ) from None
+        except (BotoConnectionError, HTTPClientError, IncompleteReadError) as exc:
+            raise TransientStorageError(
+                self._redact(f"S3 {action} failed in bucket {self.bucket!r} after retries: {exc}")
             ) from None
         except BotoCoreError as exc:
             raise StorageError(
@@ -308,15 +431,23 @@ class S3Store:
             )
         message = exc.response.get("Error", {}).get("Message", "")
         where = f" of {self.prefix + key!r}" if key else ""
-        return f"S3 {action}{where} failed in bucket {self.bucket!r}: {code} {message}".strip()
+        attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        tried = f" (gave up after {attempts + 1} attempts)" if attempts else ""
+        failed = f"S3 {action}{where} failed in bucket {self.bucket!r}"
+        return f"{failed}: {code} {message}{tried}".strip()
 
     def _redact(self, text: str) -> str:
         # Belt and braces: no error text should hold credentials, but make sure of it.
         secrets = self._credentials or ()
         for secret in secrets:
-            if secret:
+            # A credential of a letter or two (a test's "a") would blot out every word.
+            if secret and len(secret) >= 6:
                 text = text.replace(secret, "***")
         return text
+
+
+def _is_transient(exc: ClientError) -> bool:
+    return _http_status(exc) >= 500 or _error_code(exc) in _THROTTLING_CODES
 
 
 def _error_code(exc: ClientError) -> str:
@@ -520,6 +651,8 @@ class Lake:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # Manifests never change once written, so each is read once per Lake.
+        self._manifest_cache: dict[str, dict[str, Any]] = {}
 
     @property
     def uri(self) -> str:
@@ -537,7 +670,8 @@ class Lake:
     def write_rows(
         self, kind: str, rows: list[dict[str, Any]], run_id: str, *, rows_per_file: int = 100_000
     ) -> list[str]:
-        """Write ``rows`` (dicts with every contract column) as Parquet; return the keys.
+        """Stage ``rows`` (dicts with every contract column) as Parquet; return the keys they
+        will have once the run commits.
 
         One file per partition (more if it holds over ``rows_per_file`` rows), rows sorted by
         article_id, partition columns only in the path. Call it once per source and kind in a
@@ -550,16 +684,30 @@ class Lake:
             groups[partition_path(kind, {name: row.get(name) for name in partitions})].append(row)
         keys = []
         for path in sorted(groups):
-            ordered = sorted(groups[path], key=lambda row: str(row["article_id"]))
-            for n, start in enumerate(range(0, len(ordered), rows_per_file)):
-                key = f"{path}/{run_id}-{n}.parquet"
-                data = _parquet(_table(kind, ordered[start : start + rows_per_file]))
-                self._put_run_file(key, data, run_id, _parquet_ids)
-                keys.append(key)
+            table = _table(kind, groups[path])
+            keys += self.write_partition(kind, path, table, run_id, rows_per_file=rows_per_file)
+        return keys
+
+    def write_partition(
+        self, kind: str, path: str, table: pa.Table, run_id: str, *, rows_per_file: int = 100_000
+    ) -> list[str]:
+        """Stage one partition's rows (an Arrow table with the file schema of ``kind``) as
+        ``<path>/<run_id>-<n>.parquet``, sorted by article_id; return the final keys."""
+        _check_run_id(run_id)
+        if not _check_key(path).startswith(f"{kind}/"):
+            raise ValueError(f"{path!r} is not a partition of {kind}")
+        if not table.schema.equals(contract.arrow_schema(kind)):
+            raise ValueError(f"{kind} rows for {path} do not have the contract's file schema")
+        ordered = table.sort_by("article_id")
+        keys = []
+        for n, start in enumerate(range(0, ordered.num_rows, rows_per_file)):
+            key = f"{path}/{run_id}-{n}.parquet"
+            self._stage(key, _parquet(ordered.slice(start, rows_per_file)), run_id, _parquet_ids)
+            keys.append(key)
         return keys
 
     def write_raw(self, source_id: str, run_id: str, pages: list[Page]) -> str | None:
-        """Archive one source's fetched pages of a run as a gzipped WARC; None if no pages."""
+        """Stage one source's fetched pages of a run as a gzipped WARC; None if no pages."""
         _check_run_id(run_id)
         if not pages:
             return None
@@ -569,7 +717,7 @@ class Lake:
         fetch_date = min(page.fetched_at for page in pages).astimezone(UTC).date()
         path = _hive_path("raw", [("source", source_id, False), ("fetch_date", fetch_date, True)])
         key = f"{path}/{run_id}.warc.gz"
-        self._put_run_file(key, _warc(source_id, pages), run_id, _warc_urls)
+        self._stage(key, _warc(source_id, pages), run_id, _warc_urls)
         return key
 
     def read_raw(self, key: str) -> list[dict[str, Any]]:
@@ -578,64 +726,118 @@ class Lake:
         Each is a dict with url (as requested), final_url, source_id, status, headers, content
         (bytes, as the server meant them), fetched_at (UTC) and candidate (or None).
         """
-        data = self.store.get(_check_key(key))
+        try:
+            data = self.store.get(_check_key(key))
+        except KeyError:
+            data = self.store.get(staged_key(key))  # committed, not yet published
         try:
             return _read_warc(data)
         except (ArchiveLoadFailed, OSError, ValueError) as exc:
             raise StorageError(f"{self.uri_for(key)} is not a readable WARC: {exc}") from None
 
     def commit(self, run_id: str, manifest: dict[str, Any]) -> str:
-        """Commit a run by writing its manifest, after all its data files; return its key.
+        """Commit a run by writing its manifest, after all its files are staged; then publish.
 
         ``manifest["files"]`` maps a kind ("articles", "quarantine", "raw", ...) to the keys the
-        run wrote; every listed file must exist. The rest of the manifest is the caller's (counts,
-        sources, timings). The first commit of a run id wins; committing again changes nothing.
+        run adds; every listed file must be staged (or already published).
+        ``manifest["removes"]``, in the same shape, lists committed files the run supersedes
+        (compaction, reprocessing); if another run superseded one of them first, the commit is
+        refused. The rest of the manifest is the caller's (counts, sources, timings). The first
+        commit of a run id wins; committing again only finishes publishing it.
         """
         _check_run_id(run_id)
         if manifest.get("run_id", run_id) != run_id:
             raise ValueError(f"manifest run_id {manifest['run_id']!r} differs from {run_id!r}")
-        files = manifest.get("files", {})
-        missing = [key for keys in files.values() for key in keys if not self.store.exists(key)]
-        if missing:
-            raise StorageError(
-                f"cannot commit run {run_id}: {len(missing)} listed file(s) are missing, "
-                f"e.g. {self.uri_for(missing[0])}"
-            )
-        record = {**manifest, "run_id": run_id, "committed_at": datetime.now(UTC).isoformat()}
-        data = json.dumps(record, ensure_ascii=False, indent=2, default=_json_default)
+        if _keys(manifest.get("removes")) and not _keys(manifest.get("files")):
+            # Publishing is finished when a run's staged files are gone: with none, a kill in
+            # the middle of its deletes could not be told apart from a finished run.
+            raise ValueError(f"run {run_id} replaces files but adds none")
         key = _manifest_key(run_id)
-        if not self.store.put(key, data.encode("utf-8"), if_absent=True):
+        staged = set(self.store.list(f"{STAGING}/"))
+        if self.store.exists(key):
             log.info("run %s was already committed; its first manifest stands", run_id)
+        else:
+            self._check_commit(run_id, manifest, staged)
+            record = {**manifest, "run_id": run_id, "committed_at": datetime.now(UTC).isoformat()}
+            data = json.dumps(record, ensure_ascii=False, indent=2, default=_json_default)
+            if not self.store.put(key, data.encode("utf-8"), if_absent=True):
+                log.info("run %s was committed by an earlier attempt", run_id)
+        self._publish(self._manifest(key), staged)
         return key
 
+    def publish_pending(self) -> list[str]:
+        """Finish publishing every committed run whose staged files are still there (the
+        writer was stopped between commit and publish); return their run ids, oldest first.
+        Every writer calls this before it reads the lake's state."""
+        staged = set(self.store.list(f"{STAGING}/"))
+        if not staged:
+            return []
+        finished = []
+        for manifest in self.manifests():
+            if any(staged_key(key) in staged for key in _keys(manifest.get("files"))):
+                self._publish(manifest, staged)
+                finished.append(manifest["run_id"])
+        return finished
+
+    def sweep(self, older_than: timedelta) -> list[str]:
+        """Delete staged files that no committed run lists and that are older than
+        ``older_than`` (left by runs that were killed); return their keys.
+
+        The age guard keeps the files of runs still in progress."""
+        self.publish_pending()
+        listed = {staged_key(k) for m in self.manifests() for k in _keys(m.get("files"))}
+        cutoff = datetime.now(UTC) - older_than
+        stale = sorted(
+            key
+            for key, found in self.store.scan(f"{STAGING}/").items()
+            if key not in listed and found.modified < cutoff
+        )
+        _each(self.store.delete, stale)
+        return stale
+
     def manifests(self) -> list[dict[str, Any]]:
-        """The committed manifests, oldest commit first."""
-        records = []
-        for key in self.store.list(f"{MANIFESTS}/"):
-            try:
-                records.append(json.loads(self.store.get(key)))
-            except ValueError:
-                raise StorageError(f"manifest {self.uri_for(key)} is not valid JSON") from None
+        """The committed manifests, oldest commit first (shared: do not modify them)."""
+        records = [self._manifest(key) for key in self.store.list(f"{MANIFESTS}/")]
         return sorted(records, key=lambda m: (m["committed_at"], m["run_id"]))
 
+    def collection_runs(self) -> list[dict[str, Any]]:
+        """Manifests of collection runs only: compaction and reprocessing rewrite files but
+        collect nothing, so reports and run history leave them out."""
+        return [m for m in self.manifests() if m.get("operation", "collect") == "collect"]
+
     def committed_files(self, kind: str) -> list[str]:
-        """The keys of ``kind`` listed by committed manifests, in commit order."""
-        keys = (key for m in self.manifests() for key in m.get("files", {}).get(kind, []))
-        return list(dict.fromkeys(keys))
+        """The keys of ``kind`` that committed runs added and no later run superseded, in
+        commit order."""
+        live: dict[str, None] = {}
+        for manifest in self.manifests():
+            for key in manifest.get("removes", {}).get(kind, []):
+                live.pop(key, None)
+            live.update(dict.fromkeys(manifest.get("files", {}).get(kind, [])))
+        return list(live)
 
     def dataset(self, kind: str) -> ds.Dataset:
         """A pyarrow dataset of the committed files of a table, partition columns included."""
+        staged = set(self.store.list(f"{STAGING}/{kind}/"))
+        live = self.committed_files(kind)
+        published = [key for key in live if staged_key(key) not in staged]
+        pending = [staged_key(key) for key in live if staged_key(key) in staged]
+        if not pending:
+            return self._table_dataset(kind, published, kind)
+        return ds.dataset([
+            self._table_dataset(kind, published, kind),
+            self._table_dataset(kind, pending, f"{STAGING}/{kind}"),
+        ])
+
+    def read_files(self, kind: str, keys: list[str]) -> pa.Table:
+        """The rows of some published files of a table, with the file schema (no partitions)."""
         filesystem, base = self.fs_and_path()
-        schema = contract.arrow_schema(kind, include_partitions=True)
-        partitions = pa.schema([schema.field(name) for name in contract.partition_columns(kind)])
-        return ds.dataset(
-            [f"{base}/{key}" for key in self.committed_files(kind)],
-            schema=schema,
-            format="parquet",
-            filesystem=filesystem,
-            partitioning=ds.partitioning(partitions, flavor="hive"),
-            partition_base_dir=f"{base}/{kind}",
-        )
+        paths = [f"{base}/{_check_key(key)}" for key in keys]
+        schema = contract.arrow_schema(kind)
+        return ds.dataset(paths, schema=schema, format="parquet", filesystem=filesystem).to_table()
+
+    def file_sizes(self, kind: str) -> dict[str, int]:
+        """The size in bytes of every published file of a table."""
+        return {key: found.size for key, found in self.store.scan(f"{kind}/").items()}
 
     def fs_and_path(self) -> tuple[pafs.FileSystem, str]:
         """A pyarrow filesystem and the lake's base path in it, for ``pyarrow.dataset``."""
@@ -652,25 +854,97 @@ class Lake:
         """The bytes at ``key``; KeyError if there are none."""
         return self.store.get(_check_key(key))
 
-    def _put_run_file(
+    def _table_dataset(self, kind: str, keys: list[str], root: str) -> ds.Dataset:
+        filesystem, base = self.fs_and_path()
+        schema = contract.arrow_schema(kind, include_partitions=True)
+        partitions = pa.schema([schema.field(name) for name in contract.partition_columns(kind)])
+        return ds.dataset(
+            [f"{base}/{key}" for key in keys],
+            schema=schema,
+            format="parquet",
+            filesystem=filesystem,
+            partitioning=ds.partitioning(partitions, flavor="hive"),
+            partition_base_dir=f"{base}/{root}",
+        )
+
+    def _manifest(self, key: str) -> dict[str, Any]:
+        if key not in self._manifest_cache:
+            try:
+                self._manifest_cache[key] = json.loads(self.store.get(key))
+            except ValueError:
+                raise StorageError(f"manifest {self.uri_for(key)} is not valid JSON") from None
+        return self._manifest_cache[key]
+
+    def _check_commit(self, run_id: str, manifest: dict[str, Any], staged: set[str]) -> None:
+        adds = _keys(manifest.get("files"))
+        missing = [k for k in adds if staged_key(k) not in staged and not self.store.exists(k)]
+        if missing:
+            raise StorageError(
+                f"cannot commit run {run_id}: {len(missing)} listed file(s) are missing, "
+                f"e.g. {self.uri_for(missing[0])}"
+            )
+        for kind, removes in manifest.get("removes", {}).items():
+            gone = sorted(set(removes) - set(self.committed_files(kind)))
+            if gone:
+                raise StorageError(
+                    f"cannot commit run {run_id}: another run already replaced {len(gone)} of "
+                    f"the files it replaces, e.g. {self.uri_for(gone[0])}; run it again"
+                )
+
+    def _publish(self, manifest: dict[str, Any], staged: set[str]) -> None:
+        # Superseded files go before their replacements arrive: a reader that globs may miss
+        # rows for a moment, but never sees one twice. Staged copies go last, so while any is
+        # left the publish is unfinished and the next writer redoes it (every step is idempotent).
+        pending = [key for key in _keys(manifest.get("files")) if staged_key(key) in staged]
+        if not pending:
+            return
+        _each(self.store.delete, _keys(manifest.get("removes")))
+        _each(self._copy_staged, pending)
+        _each(self.store.delete, [staged_key(key) for key in pending])
+        log.debug("run %s published (%d files)", manifest["run_id"], len(pending))
+
+    def _copy_staged(self, key: str) -> None:
+        try:
+            self.store.copy(staged_key(key), key)
+        except KeyError:
+            if not self.store.exists(key):  # another writer finishing the same publish
+                raise StorageError(f"staged copy of {self.uri_for(key)} vanished") from None
+
+    def _stage(
         self, key: str, data: bytes, run_id: str, ids: Callable[[bytes], frozenset[str]]
     ) -> None:
-        if self.store.put(key, data, if_absent=True):
+        staged = staged_key(key)
+        if self.store.put(staged, data, if_absent=True):
             return
-        if self.store.exists(_manifest_key(run_id)):
-            log.info("run %s is committed; keeping its %s", run_id, key)
-            return
-        existing = self.store.get(key)
-        if existing == data:
+        existing = self.store.get(staged)
+        if existing == data:  # a retried put whose first attempt had succeeded
             return
         if ids(existing) != ids(data):
             raise StorageError(
                 f"{self.uri_for(key)} already holds other records of run {run_id}: write each "
                 "source's rows of a run in one call"
             )
-        # A retry of the same uncommitted batch. No reader can see the earlier attempt's file
-        # yet, so it is replaced by what this attempt saw.
-        self.store.put(key, data)
+        # A retry of the same batch (the run is not committed: a committed run's staged files
+        # are gone). No reader can see the earlier attempt, so it is replaced by this one.
+        self.store.put(staged, data)
+
+
+def staged_key(key: str) -> str:
+    """Where a data file waits, invisible to readers, until its run is committed."""
+    return f"{STAGING}/{key}"
+
+
+def _keys(files: Mapping[str, Iterable[str]] | None) -> list[str]:
+    return [key for keys in (files or {}).values() for key in keys]
+
+
+def _each(action: Callable[[str], None], keys: list[str]) -> None:
+    if len(keys) <= 1:
+        for key in keys:
+            action(key)
+        return
+    with ThreadPoolExecutor(max_workers=_PARALLEL_REQUESTS) as pool:
+        list(pool.map(action, keys))
 
 
 def _manifest_key(run_id: str) -> str:
@@ -679,13 +953,16 @@ def _manifest_key(run_id: str) -> str:
 
 def open_lake(uri: str = "lake") -> Lake:
     """Open the lake at a local path (created if needed) or at ``s3://bucket/prefix``."""
+    if "@" in urlsplit(uri).netloc:  # s3://KEY:SECRET@bucket/...: refused without echoing it
+        raise ConfigError("a lake URI must not hold credentials: use s3://bucket/prefix and set "
+                          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
     if uri.startswith("s3://"):
         parts = urlsplit(uri)
         if not parts.netloc:
-            raise ValueError(f"lake URI {uri!r} names no bucket; use s3://bucket/prefix")
+            raise ConfigError(f"lake URI {uri!r} names no bucket; use s3://bucket/prefix")
         store = S3Store(parts.netloc, parts.path)
         store.check()
         return Lake(store)
     if not uri or "://" in uri:
-        raise ValueError(f"unsupported lake URI {uri!r}: use a local path or s3://bucket/prefix")
+        raise ConfigError(f"unsupported lake URI {uri!r}: use a local path or s3://bucket/prefix")
     return Lake(LocalStore(Path(uri)))

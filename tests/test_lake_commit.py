@@ -1,0 +1,180 @@
+"""The commit protocol: nothing uncommitted is visible to a reader, and a run stopped dead before
+any storage operation leaves a lake that the next run completes, with no duplicate and no loss.
+
+Stopping "dead" is a store that raises a BaseException before its n-th write, copy or delete,
+for every n a run performs: in-process, so every single step of the protocol is tried. The kill -9
+tests of real processes are in test_lake_kill.py.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from rasid.storage import Lake, LocalStore, S3Store, StorageError, open_lake
+from tests.lake_support import (
+    DyingStore,
+    Killed,
+    article,
+    assert_lake_consistent,
+    collect_rows,
+    comparable,
+    visible_files,
+    visible_rows,
+)
+
+DAY1, DAY2 = date(2026, 11, 27), date(2026, 11, 28)
+PARTITION = "articles/source=sham-today/published_date=2026-11-27"
+ROWS = [article(s, d, n) for s in ("sham-today", "furat-post") for d in (DAY1, DAY2)
+        for n in (1, 2, 3)]
+
+
+@pytest.fixture(params=["local", "s3"])
+def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Lake:
+    if request.param == "local":
+        return open_lake(str(tmp_path / "lake"))
+    return open_lake(request.getfixturevalue("s3_lake"))
+
+
+def test_staged_files_stay_invisible_until_the_commit_publishes_them(lake: Lake) -> None:
+    keys = lake.write_rows("articles", ROWS, "run-1")
+
+    assert visible_files(lake, "articles") == []
+    assert lake.committed_files("articles") == []
+    lake.commit("run-1", {"files": {"articles": keys}})
+
+    assert visible_files(lake, "articles") == sorted(keys)
+    assert lake.store.list("_staging/") == []
+    assert comparable(visible_rows(lake, "articles")) == comparable(ROWS)
+
+
+def test_duckdb_globbing_a_local_lake_never_sees_staged_files(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    glob = f"read_parquet('{tmp_path}/articles/**/*.parquet', hive_partitioning=true)"
+    keys = lake.write_rows("articles", ROWS, "run-1")
+    with pytest.raises(duckdb.IOException, match="No files found"):
+        duckdb.sql(f"SELECT count(*) FROM {glob}").fetchall()
+
+    lake.commit("run-1", {"files": {"articles": keys}})
+    assert duckdb.sql(f"SELECT count(*) FROM {glob}").fetchall() == [(len(ROWS),)]
+
+
+def test_incremental_state_comes_only_from_committed_runs(lake: Lake) -> None:
+    with pytest.raises(Killed):
+        collect_rows(Lake(DyingStore(lake.store, die_at=4)), ROWS)
+    from rasid.pipeline import load_state
+
+    assert load_state(lake).known_ids == set()  # the dead run staged files, committed nothing
+    collect_rows(lake, ROWS)
+    assert load_state(lake).known_ids == {row["article_id"] for row in ROWS}
+
+
+def test_a_commit_survives_a_kill_before_its_publish(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    keys = lake.write_rows("articles", ROWS, "run-1")
+    dying = Lake(DyingStore(lake.store, die_at=1))  # after the manifest, before the first copy
+    with pytest.raises(Killed):
+        dying.commit("run-1", {"files": {"articles": keys}})
+
+    assert visible_files(lake, "articles") == []  # nothing visible yet, but it is committed:
+    assert lake.dataset("articles").count_rows() == len(ROWS)  # manifest readers see it all
+    assert lake.publish_pending() == ["run-1"]  # and the next writer publishes it
+    assert visible_files(lake, "articles") == sorted(keys)
+
+
+def operations_of_a_run(lake: Lake) -> list[tuple[str, str]]:
+    counting = DyingStore(lake.store)
+    collect_rows(Lake(counting), ROWS)
+    return counting.operations
+
+
+def test_a_run_killed_before_any_storage_operation_is_completed_by_the_next(tmp_path: Path) -> None:
+    operations = operations_of_a_run(open_lake(str(tmp_path / "count")))
+    assert len(operations) > 20  # staged puts, the manifest, copies, deletes: each a kill point
+    for die_at in range(len(operations)):
+        check_kill_and_rerun(open_lake(str(tmp_path / f"kill-{die_at}")), die_at)
+
+
+@pytest.mark.slow
+def test_a_run_killed_at_each_step_of_the_protocol_on_s3(s3_env: dict[str, str]) -> None:
+    import boto3
+
+    client = boto3.client("s3")
+    client.create_bucket(Bucket="kill-count")
+    operations = operations_of_a_run(Lake(S3Store("kill-count")))
+    steps = [op for op, _ in operations]
+    manifest = next(i for i, (op, key) in enumerate(operations) if key.startswith("_manifests/"))
+    # Staging, the commit itself, just after it, publishing, and clearing the staged copies.
+    for die_at in (len(operations) // 4, manifest, manifest + 1, steps.index("copy") + 3,
+                   steps.index("delete"), len(operations) - 1):
+        client.create_bucket(Bucket=f"kill-{die_at}")
+        check_kill_and_rerun(Lake(S3Store(f"kill-{die_at}")), die_at)
+
+
+def check_kill_and_rerun(lake: Lake, die_at: int) -> None:
+    with pytest.raises(Killed):
+        collect_rows(Lake(DyingStore(lake.store, die_at)), ROWS)
+    # Whatever is visible after the kill is committed, and is each article at most once.
+    committed = set(lake.committed_files("articles"))
+    assert set(visible_files(lake, "articles")) <= committed, die_at
+    comparable(visible_rows(lake, "articles"))
+    collect_rows(lake, ROWS)
+    assert comparable(visible_rows(lake, "articles")) == comparable(ROWS), die_at
+    assert_lake_consistent(lake)
+
+
+def test_committed_raw_archives_and_manifests_survive_a_rerun(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    collect_rows(lake, ROWS)
+    collect_rows(lake, ROWS)  # nothing new: an empty run
+
+    first, second = lake.manifests()
+    assert len(first["records"]) == len(ROWS) and second["records"] == []
+    assert {page["url"] for key in lake.committed_files("raw") for page in lake.read_raw(key)} == {
+        row["url"] for row in ROWS
+    }
+    assert json.loads(lake.read_bytes(f"_manifests/{first['run_id']}.json"))["files"]
+
+
+def test_a_commit_listing_unstaged_files_is_refused(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    with pytest.raises(StorageError, match="missing"):
+        lake.commit("run-1", {"files": {"articles": [f"{PARTITION}/never-staged.parquet"]}})
+
+
+def test_a_commit_replacing_files_another_run_replaced_first_is_refused(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    keys = lake.write_rows("articles", ROWS, "run-1")
+    lake.commit("run-1", {"files": {"articles": keys}})
+    merged = lake.write_rows("articles", ROWS, "run-2")
+    lake.commit("run-2", {"files": {"articles": merged}, "removes": {"articles": keys}})
+
+    again = lake.write_rows("articles", ROWS, "run-3")
+    with pytest.raises(StorageError, match="another run already replaced"):
+        lake.commit("run-3", {"files": {"articles": again}, "removes": {"articles": keys}})
+    assert [m["run_id"] for m in lake.manifests()] == ["run-1", "run-2"]
+    assert visible_files(lake, "articles") == sorted(merged)
+
+
+def test_a_run_that_replaces_files_must_add_some(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    keys = lake.write_rows("articles", ROWS, "run-1")
+    lake.commit("run-1", {"files": {"articles": keys}})
+    with pytest.raises(ValueError, match="adds none"):
+        lake.commit("run-2", {"files": {}, "removes": {"articles": keys}})
+
+
+def test_local_copy_publishes_without_copying_bytes(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.put("_staging/a/x", b"data")
+    store.copy("_staging/a/x", "a/x")
+    store.copy("_staging/a/x", "a/x")  # a retry: same result
+
+    assert (tmp_path / "a/x").stat().st_ino == (tmp_path / "_staging/a/x").stat().st_ino
+    assert store.list() == ["_staging/a/x", "a/x"]
+    with pytest.raises(KeyError):
+        store.copy("_staging/missing", "a/y")

@@ -4,7 +4,8 @@ The pipeline computes a few helper columns (``duplicate_of``, ``language_matches
 every rule is a built-in expectation; GX then names the failing rows by ``article_id``.
 Expectations with severity ``critical`` are blocking (the row goes to quarantine with the
 expectation's ``meta.reason``); ``warning`` ones add the reason to the row's flags.
-Validation returns results as data; the caller decides what to do with them.
+Validation returns results as data; the caller decides what to do with them. The pipeline
+stores each batch's GX result with the run, and ``build_data_docs`` renders Data Docs from them.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import tempfile
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -27,6 +32,7 @@ CHECK_COLUMNS = (
     "published_at",
     "word_count",
     "duplicate_of",
+    "near_duplicate_of",
     "arabic_ratio",
     "min_arabic_ratio",
     "language_matches",
@@ -80,9 +86,10 @@ def rules(name: str = SUITE_NAME) -> list[Rule]:
     return out
 
 
-@cache
-def _validation(name: str) -> Any:
-    # GX takes seconds to import and set up: do it once per process, on first use.
+def _context(project_root: str | None = None) -> Any:
+    """A quiet GX context: ephemeral, or file-backed in ``project_root``. GX itself is imported
+    on first use only."""
+    # GX takes seconds to import: a process that never validates never pays for it.
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -90,20 +97,38 @@ def _validation(name: str) -> Any:
     # GX pins some module loggers at INFO; its set-up chatter is not news for our users.
     for logger in ("great_expectations", "great_expectations.data_context.types.base"):
         logging.getLogger(logger).setLevel(logging.WARNING)
-
-    spec = load_suite_spec(name)
-    context = gx.get_context(mode="ephemeral")
+    context = (
+        gx.get_context(mode="file", project_root_dir=project_root)
+        if project_root
+        else gx.get_context(mode="ephemeral")
+    )
     # GX draws tqdm bars per validation; in a pipeline they are noise on stderr.
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    asset = context.data_sources.add_pandas("rasid").add_dataframe_asset(name)
-    batch = asset.add_batch_definition_whole_dataframe("batch")
+    return context
+
+
+def _add_suite(context: Any, name: str) -> Any:
+    import great_expectations as gx
+
+    spec = load_suite_spec(name)
     suite = gx.ExpectationSuite(
         name=spec["name"], expectations=spec["expectations"], meta=spec.get("meta")
     )
     if len(suite.expectations) != len(spec["expectations"]):
         # GX logs and skips an invalid expectation instead of failing; we refuse to run short.
         raise ValueError(f"expectation suite {name!r} has invalid expectations")
-    suite = context.suites.add(suite)
+    return context.suites.add(suite)
+
+
+@cache
+def _validation(name: str) -> Any:
+    # Set up once per process, on first use.
+    import great_expectations as gx
+
+    context = _context()
+    asset = context.data_sources.add_pandas("rasid").add_dataframe_asset(name)
+    batch = asset.add_batch_definition_whole_dataframe("batch")
+    suite = _add_suite(context, name)
     return context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{name}-batch", data=batch, suite=suite)
     )
@@ -146,3 +171,77 @@ def validate(frame: pd.DataFrame, name: str = SUITE_NAME) -> CheckOutcome:
             }
         )
     return outcome
+
+
+@dataclass(frozen=True)
+class StoredValidation:
+    """One batch's GX result as the pipeline stored it, with the run it belongs to."""
+
+    run_id: str
+    run_time: datetime
+    batch: str  # e.g. "part-0000"
+    result: dict[str, Any]  # CheckOutcome.validation
+
+
+# GX's pages load their logos from GX's own bucket, the context id attached: every editor
+# opening the docs would call out to it. The site ships its logo in static/ instead.
+_REMOTE_LOGO = re.compile(r"https://great-expectations-web-assets\.[^\"')\s]*")
+
+
+def build_data_docs(
+    validations: list[StoredValidation], site_dir: Path, name: str = SUITE_NAME
+) -> dict[str, list[str]]:
+    """Render GX Data Docs for ``validations`` into ``site_dir`` (a local folder: GX dropped
+    its S3 stores, so the caller uploads the files). Returns each run's validation pages,
+    relative to ``site_dir``."""
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResultSchema,
+    )
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    site_dir = site_dir.resolve()
+    with tempfile.TemporaryDirectory(prefix="rasid-gx-") as project:
+        context = _context(project)
+        for site in list(context.get_config().data_docs_sites or {}):
+            context.delete_data_docs_site(site)
+        context.add_data_docs_site(
+            "rasid",
+            {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(site_dir),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+        suite = _add_suite(context, name)
+        schema = ExpectationSuiteValidationResultSchema()
+        for stored in validations:
+            key = ValidationResultIdentifier(
+                ExpectationSuiteIdentifier(suite.name),
+                RunIdentifier(run_name=stored.run_id, run_time=stored.run_time),
+                batch_identifier=stored.batch,
+            )
+            # Validation ran before the run had a name to give GX: stamp it, for GX's titles.
+            run = {"run_name": stored.run_id, "run_time": stored.run_time.isoformat()}
+            result = {**stored.result, "meta": {**stored.result.get("meta", {}), "run_id": run}}
+            context.validation_results_store.set(key, schema.load(result))
+        context.build_data_docs(site_names=["rasid"])
+    for page in site_dir.rglob("*.html"):
+        depth = len(page.relative_to(site_dir).parts) - 1
+        local = "../" * depth + "static/images/logo-long.png"
+        text = page.read_text(encoding="utf-8")
+        page.write_text(_REMOTE_LOGO.sub(local, text), encoding="utf-8")
+    return {
+        run_id: sorted(
+            p.relative_to(site_dir).as_posix()
+            for p in site_dir.glob(f"validations/{suite.name}/{run_id}/*/*.html")
+        )
+        for run_id in dict.fromkeys(v.run_id for v in validations)
+    }

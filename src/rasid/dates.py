@@ -23,7 +23,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from rasid.text import normalize_arabic, title_variants
+from rasid.text import OTHER_STORIES, normalize_arabic, title_variants
 
 # --- month names --------------------------------------------------------------------------
 
@@ -110,6 +110,7 @@ _MORNING = {"ص", "صباحا", "am", "a.m.", "am.", "a.m"}
 _NOON = {"ظهرا"}
 
 MIN_YEAR, MAX_YEAR = 1900, 2200  # keeps Hijri (14xx) and Solar Hijri years out
+MAX_UTC_OFFSET = timedelta(hours=14)  # Kiribati's; no civil time is further from UTC
 
 
 @dataclass(frozen=True)
@@ -205,9 +206,11 @@ def parse_machine_datetime(value: str) -> datetime | date | None:
     if re.fullmatch(r"\d{4}(?:-\d{1,2})?", value):
         return None  # a year, or a year and month: not a day
     try:
-        return parsedate_to_datetime(value)
+        moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         pass
+    else:  # the email parser takes any year, even one a zone shift pushes past datetime.max
+        return moment if MIN_YEAR <= moment.year <= MAX_YEAR else None
     parsed = parse_arabic_datetime(value)
     if parsed is None:
         return None
@@ -230,6 +233,8 @@ def _from_iso(match: re.Match[str]) -> datetime | date | None:
         sign = 1 if zone[0] == "+" else -1
         digits = zone[1:].replace(":", "")
         offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        if offset > MAX_UTC_OFFSET:  # "+99:00": the zone is junk, the day may still be right
+            return day
         return moment.replace(tzinfo=fixed_offset(sign * offset))
     return moment
 
@@ -354,10 +359,16 @@ _OTHER_ZONE = re.compile(
     r"latest|trending|slider|carousel|caption|gallery",
     re.I,
 )
-_OTHER_TAGS = frozenset({"footer", "nav", "form", "script", "style", "noscript", "template",
+_OTHER_TAGS = frozenset({"nav", "form", "script", "style", "noscript", "template",
                          "figcaption", "blockquote", "select", "button", "iframe", "svg", "head"})
-# The site's header and sidebars, unless they sit inside the article (its own meta column).
-_SITE_TAGS = frozenset({"header", "aside"})
+# The site's header, sidebars and footer, unless they sit inside the article: an article's
+# own <footer> is where Drupal and WordPress themes print "submitted on ...".
+_SITE_TAGS = frozenset({"header", "aside", "footer"})
+# Markup that names an element's value the publication date (microdata, RDFa).
+_PUBLISHED_PROPERTIES = frozenset({
+    "datepublished", "schema:datepublished", "dc:date", "dc:created", "dcterms:created",
+    "dcterms:issued", "dcterms:date", "article:published_time",
+})
 _DATE_CLASS = re.compile(r"date|time|publish|posted|byline|^meta$|-meta$|^meta-|تاريخ", re.I)
 _UPDATED = re.compile(r"updat|modif|edited|تحديث|تعديل|محدث", re.I)
 _LABELS = re.compile(
@@ -367,9 +378,11 @@ _LABELS = re.compile(
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
     r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\b"
 )
-# What may stand before a dateline's date besides labels: a place and a separator, as in
-# "دمشق - ", "حماة، ", "حلب - راصد: ". "في 15 آذار 2011 خرجت..." is narrative, not a dateline.
-_PLACE_PREFIX = re.compile(r"(?:[^\W\d_]+[\s\-–—]*){1,4}[-–—:|،,]\s*")
+# What may stand before a dateline's date besides labels: a place or a byline and a separator,
+# as in "دمشق - ", "حماة، ", "حلب - راصد: ", "بقلم: سامر الأحمد | ". "في 15 آذار 2011
+# خرجت..." is narrative, not a dateline.
+_PLACE_PREFIX = re.compile(
+    r"(?:(?:بقلم|كتب|كتبت|اعداد|تحرير|by)\s*[:：]?\s*)?(?:[^\W\d_]+[\s\-–—]*){1,4}[-–—:|،,]\s*")
 _STRUCTURED_TEXT_MAX = 200
 # How far from the title (in visible characters) a dateline may be: datelines sit just above
 # or below the headline; dates further down belong to the story or to other articles. A dated
@@ -377,7 +390,25 @@ _STRUCTURED_TEXT_MAX = 200
 _BEFORE_TITLE = 150
 _AFTER_TITLE = {"attribute": 1500, "element": 1500, "text": 1000}
 _PARAGRAPH = 150  # characters: a text node this long is the article text, not page furniture
+_PROSE = 100  # characters: a <p> this long is a paragraph of the text (a lede can be short)
 _UPDATE_LABEL = re.compile(r"\b(?:اخر |last )?(?:تحديث|updated?)\b")
+# A heading that opens a list of other articles or the comments: below it, every date is
+# another article's (or a reader's), whatever the markup says.
+_OTHER_STORIES_HEADING = re.compile(
+    OTHER_STORIES.pattern
+    + r"|^(?:اخبار|مقالات|مواضيع) اخري\b|^(?:اخر|احدث) (?:الاخبار|المقالات|المواضيع)\b"
+    r"|^المزيد من\b|^(?:الخبر|المقال|المقاله|الموضوع) (?:السابق|التالي)\b"
+    r"|^(?:ال)?تعليقات\b|^\d+ تعليقات?\b"
+    r"|^(?:related|read (?:also|more)|more (?:news|stories)|most read|comments)\b"
+)
+_HEADING_MAX = 60
+# What may follow a free-text dateline's date: a time of day, the Gregorian mark after a
+# Hijri date, then the end or a separator. "15 كانون الثاني 2027 موعداً لبدء الامتحانات" opens
+# a sentence about that day; it does not date the article.
+_DATELINE_TAIL = re.compile(
+    r"\s*(?:م\b|ميلادي)?\s*(?:(?:علي|في)?\s*(?:الساعه)?\s*" + _TIME.pattern + r")?"
+    r"\s*(?:$|[-–—|:،,/(\[•·])"
+)
 _DATELINE_MAX = 80
 
 
@@ -388,6 +419,21 @@ class _Spot:
     in_article: bool  # inside the <article> that holds the title
     kind: str  # "attribute" (datetime=, content=), "element" (a dated element's text), "text"
     text: str
+    declared: bool = False  # microdata or RDFa names it the publication date
+
+
+def _opens_other_stories(element: HtmlElement) -> bool:
+    text = (element.text or "").strip()
+    return 0 < len(text) <= _HEADING_MAX and bool(
+        _OTHER_STORIES_HEADING.search(normalize_arabic(text)))
+
+
+def _own_item(element: HtmlElement, anchor: HtmlElement | None) -> bool:
+    """Whether the microdata item or RDFa resource a date is declared for holds the title:
+    an item nested in the article (a related story, a quoted post) declares its own date."""
+    scope = next((a for a in element.iterancestors()
+                  if a.get("itemscope") is not None or a.get("typeof")), None)
+    return scope is None or anchor is None or any(e is anchor for e in scope.iter())
 
 
 def _tokens(element: HtmlElement) -> list[str]:
@@ -406,19 +452,21 @@ def _other_zone(element: HtmlElement, scoped: bool) -> bool:
     return updated or any(map(_OTHER_ZONE.search, tokens))
 
 
-def _dated_element(element: HtmlElement) -> tuple[str, str] | None:
-    """(kind, value) of an element whose markup says it holds the publication date."""
+def _dated_element(element: HtmlElement) -> tuple[str, str, bool] | None:
+    """(kind, value, declared) of an element whose markup says it holds a date, or the
+    publication date (declared)."""
     if element.tag == "meta":
         return None
-    if (element.tag in ("time", "amp-timeago")
-            or (element.get("itemprop") or "").lower() == "datepublished"):
+    declared = any((element.get(name) or "").lower() in _PUBLISHED_PROPERTIES
+                   for name in ("itemprop", "property"))
+    if element.tag in ("time", "amp-timeago") or declared:
         value = element.get("datetime") or element.get("content")
         if value:
-            return "attribute", value
+            return "attribute", value, declared
     elif not any(_DATE_CLASS.search(token) for token in _tokens(element)):
         return None
     text = element.text_content().strip()
-    return ("element", text) if 0 < len(text) <= _STRUCTURED_TEXT_MAX else None
+    return ("element", text, declared) if 0 < len(text) <= _STRUCTURED_TEXT_MAX else None
 
 
 def _find_anchor(root: HtmlElement, title: str | None) -> HtmlElement | None:
@@ -456,15 +504,16 @@ def _containers(root: HtmlElement, anchor: HtmlElement | None) -> tuple[HtmlElem
     return next(anchor.iterancestors("article"), None), block
 
 
-def _spots(root: HtmlElement, anchor: HtmlElement | None,
-           containers: tuple[HtmlElement | None, ...]) -> tuple[list[_Spot], int | None]:
-    """Date-bearing places in document order, skipping other articles' and the site's zones."""
+def _spots(root: HtmlElement, anchor: HtmlElement | None, containers: tuple[HtmlElement | None, ...]
+           ) -> tuple[list[_Spot], int | None, int | None]:
+    """Date-bearing places in document order, skipping other articles' and the site's zones;
+    where the title is, and where the first paragraph of prose after it starts."""
     protected = set(anchor.iterancestors()) | {anchor} if anchor is not None else set()
     mark = anchor if anchor is not None else next(iter(containers), None)
     article = containers[0] if containers else None
     spots: list[_Spot] = []
     entered: list[HtmlElement] = []  # the containers the walk is inside
-    offset, mark_offset, scoped = 0, None, 0
+    offset, mark_offset, scoped, prose = 0, None, 0, None
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, element in walker:
         if not isinstance(element.tag, str):
@@ -479,13 +528,20 @@ def _spots(root: HtmlElement, anchor: HtmlElement | None,
                 entered.append(element)
             if element is mark:
                 mark_offset = offset
-            if element is anchor:  # a date in the headline is its subject, not its dateline
+            if anchor is not None and element is anchor:  # the headline: its dates are its subject
                 walker.skip_subtree()
                 offset += len(element.text_content().strip())
                 continue
+            if mark_offset is not None and _opens_other_stories(element):
+                break  # the rest of the page lists other articles
+            if (prose is None and mark_offset is not None and element.tag == "p"
+                    and len(element.text_content().strip()) >= _PROSE):
+                prose = offset
             dated = _dated_element(element)
             if dated:
-                spots.append(_Spot(offset, bool(entered), article in entered, *dated))
+                kind, value, declared = dated
+                spots.append(_Spot(offset, bool(entered), article in entered, kind, value,
+                                   declared and _own_item(element, anchor)))
             text = element.text
         else:
             scoped -= element.tag in ("article", "main")
@@ -495,7 +551,7 @@ def _spots(root: HtmlElement, anchor: HtmlElement | None,
         if text and text.strip():
             spots.append(_Spot(offset, bool(entered), article in entered, "text", text.strip()))
             offset += len(text.strip())
-    return spots, mark_offset
+    return spots, mark_offset, prose
 
 
 def _labels_only(prefix: str) -> bool:
@@ -519,7 +575,8 @@ def _dated_text(text: str, dateline_only: bool) -> datetime | date | None:
         if _UPDATED.search(normalized[max(label_start, match.start - 30): match.start]):
             label_start = match.end
             continue
-        if dateline_only and not _labels_only(prefix):
+        if dateline_only and not (_labels_only(prefix)
+                                  and _DATELINE_TAIL.match(normalized, match.end)):
             return None
         clock = _find_time(normalized[match.end: match.end + 40])
         return datetime.combine(match.day, clock) if clock else match.day
@@ -532,10 +589,23 @@ def _parse_spot(spot: _Spot) -> datetime | date | None:
     return _dated_text(spot.text, dateline_only=spot.kind == "text")
 
 
-def is_dateline(text: str) -> bool:
-    """True for a short line that only dates the article: a date, a time, labels, a weekday.
+# Hijri dates never date an article here (no guess from them), but a line that holds nothing
+# else is page furniture all the same. Matched on normalize_arabic text.
+_HIJRI_DATE = re.compile(
+    r"(?<!\d)\d{1,2}\s*(?:من\s+)?(?:محرم|صفر|ربيع (?:الاول|الاخر|الثاني)|جمادي (?:الاولي|الاخره|"
+    r"الثانيه)|رجب|شعبان|رمضان|شوال|(?:ذو|ذي) (?:القعده|الحجه))\s*\d{3,4}(?!\d)\s*(?:ه\b|هجري)?"
+    r"|(?<!\d)\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\s*(?:ه\b|هجري)"
+)
+# Words that join a dateline's parts: "على الساعة", "الموافق", the Gregorian "م".
+_DATELINE_GLUE = re.compile(
+    r"\b(?:(?:علي|في) )?(?:تمام )?الساعه\b|\bالموافق\b|\bل\b|\bم\b|\bميلادي\b")
 
-    Such a line is page furniture; a dateline that opens a paragraph of news is not.
+
+def is_dateline(text: str) -> bool:
+    """True for a short line that only dates the article: a date (Gregorian or Hijri), a time,
+    labels, a weekday, and at most a place or a byline before them ("بقلم: سليم بن عمر | نشر
+    في 7 أكتوبر 2026"). Such a line is page furniture; a dateline that opens a paragraph of
+    news is not.
     """
     normalized = normalize_arabic(text)
     if len(normalized) > _DATELINE_MAX:
@@ -543,8 +613,11 @@ def is_dateline(text: str) -> bool:
     rest, found = normalized, False
     for match in sorted(find_dates(normalized), key=lambda m: m.start, reverse=True):
         rest, found = rest[: match.start] + " " + rest[match.end:], True
+    rest, hijri = _HIJRI_DATE.subn(" ", rest)
     rest = _LABELS.sub(" ", _UPDATE_LABEL.sub(" ", _TIME.sub(" ", rest)))
-    return found and not re.search(r"[^\W_]", rest)
+    rest = " ".join(_DATELINE_GLUE.sub(" ", rest).split())
+    return (found or hijri > 0) and (not re.search(r"[^\W_]", rest)
+                                     or _PLACE_PREFIX.fullmatch(rest) is not None)
 
 
 def _nearest_first(spots: list[_Spot], mark: int) -> list[_Spot]:
@@ -560,20 +633,23 @@ def dateline_dates(root: HtmlElement, title: str | None) -> list[datetime | date
     root = body if body is not None else root
     anchor = _find_anchor(root, title)
     containers = _containers(root, anchor)
-    spots, mark = _spots(root, anchor, containers)
+    spots, mark, prose = _spots(root, anchor, containers)
     if mark is None:
         # No title to stand by: only a date that every dated element agrees on is trusted.
         values = [v for s in spots if s.kind != "text" and (v := _parse_spot(s))]
         days = {v.date() if isinstance(v, datetime) else v for v in values}
         return values[:1] if len(days) == 1 else []
-    eligible = [s for s in spots if s.near and s.offset - mark <= _AFTER_TITLE[s.kind] and (
-        s.offset - mark >= -_BEFORE_TITLE or (s.in_article and s.kind != "text"))]
-    # Free text dates the article only above its text or at its very start: below, dates are
-    # the story's own or other articles'.
-    body_start = next((s.offset for s in spots if s.kind == "text" and s.offset > mark
-                       and len(s.text) >= _PARAGRAPH), None)
-    free = [s for s in eligible
-            if s.kind == "text" and (body_start is None or s.offset <= body_start)]
+    # A dateline stands above the article's text or at its very start: below, dates are the
+    # story's own (an event's day, a <time> in a sentence) or other articles'. Markup inside
+    # the article that declares the publication date counts wherever it stands.
+    long_text = next((s.offset for s in spots if s.kind == "text" and s.offset > mark
+                      and len(s.text) >= _PARAGRAPH), None)
+    body_start = min((o for o in (long_text, prose) if o is not None), default=None)
+    eligible = [s for s in spots if (s.declared and s.in_article) or (
+        s.near and s.offset - mark <= _AFTER_TITLE[s.kind]
+        and (s.offset - mark >= -_BEFORE_TITLE or (s.in_article and s.kind != "text"))
+        and (body_start is None or s.offset <= body_start))]
+    free = [s for s in eligible if s.kind == "text"]
     ordered = _nearest_first([s for s in eligible if s.kind != "text"], mark)
     return [v for s in ordered + _nearest_first(free, mark) if (v := _parse_spot(s))]
 

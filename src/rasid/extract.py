@@ -21,9 +21,10 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from rasid.dates import find_published, is_dateline
+from rasid.dates import find_dates, find_published, is_dateline
 from rasid.models import Extracted
 from rasid.text import (
+    OTHER_STORIES,
     arabic_ratio,
     body_hash,
     detect_language,
@@ -54,10 +55,7 @@ _ALWAYS = re.compile(
         r"^(?:التعليقات|تعليقات|\d+ تعليقات?|لا توجد تعليقات.*)$",
         r"^احفظ اسمي",
         # "read also" and related-article lines
-        r"^(?:اقرا|طالع|شاهد)\s+(?:ايضا|المزيد)\b",
-        r"^(?:مواضيع|اخبار|مقالات|مواد) ذات صله",
-        r"^قد (?:يهمك|يعجبك)\b",
-        r"^الاكثر (?:قراءه|مشاهده|تداولا|تعليقا)$",
+        OTHER_STORIES.pattern,
         # tag lists and view counters
         r"^(?:الوسوم|وسوم|الكلمات المفتاحيه|كلمات مفتاحيه|كلمات دلاليه)\s*(?:[:：].*)?$",
         r"^(?:عدد )?(?:المشاهدات|مشاهدات|مشاهده|القراءات|قراءات|الزيارات|زيارات)"
@@ -68,7 +66,8 @@ _ALWAYS = re.compile(
 # Furniture that only counts as such at the top or bottom of the text: a byline ("بقلم: …")
 # or a copyright footer. Inside the text the same words can be part of the story.
 _EDGE = re.compile(
-    r"^(?:بقلم|كتب|كتبت|اعداد|تحرير|تقرير|by)\s*[:：]?\s*[^\d]{0,40}$"
+    r"^(?:(?:بقلم|كتب|كتبت|اعداد|تحرير|تقرير|حاوره|حاورته|حاورها|حاورتها|by)\s*[:：]?"
+    r"|حوار\s*[:：])\s*[^\d]{0,40}$"
     r"|^(?:©|\(c\)|حقوق (?:النشر|الطبع)|جميع الحقوق محفوظه|all rights reserved|copyright)"
     r"|(?:جميع الحقوق محفوظه|all rights reserved)\W*(?:\d{4})?\W*$"
 )
@@ -99,10 +98,31 @@ def _is_boilerplate(line: str, at_edge: bool) -> bool:
     return at_edge and (is_dateline(line) or bool(_EDGE.search(key)))
 
 
+_LIST_ITEM = re.compile(r"^[-–—•·*▪]\s*")
+_ITEM_MAX = 150
+
+
+def _without_story_lists(lines: list[str]) -> list[str]:
+    """Drop the items of a "اقرأ أيضاً" or "الأكثر قراءة" list: the short lines after such a
+    heading that are list items or carry a date (other articles' titles)."""
+    kept, listing = [], False
+    for line in lines:
+        key = normalize_arabic(line)
+        if len(line) <= _SHORT_LINE and OTHER_STORIES.search(key):
+            listing = True
+        elif listing and len(line) <= _ITEM_MAX and (
+                _LIST_ITEM.match(line) or next(find_dates(key), None)):
+            continue
+        else:
+            listing = False
+        kept.append(line)
+    return kept
+
+
 def strip_boilerplate(body: str) -> str:
-    """Drop comment-form, share, "اقرأ أيضاً", tag and view-counter lines; date-only, byline and
-    copyright lines at the edges; trailing source lines."""
-    lines = [line.strip() for line in body.splitlines() if line.strip()]
+    """Drop comment-form, share, "اقرأ أيضاً" (and the list it heads), tag and view-counter
+    lines; date-only, byline and copyright lines at the edges; trailing source lines."""
+    lines = _without_story_lists([line.strip() for line in body.splitlines() if line.strip()])
     kept = [line for index, line in enumerate(lines)
             if not _is_boilerplate(line, index < _EDGE_LINES or index >= len(lines) - _EDGE_LINES)]
     while kept and len(kept[-1]) <= _SHORT_LINE and _TRAILING.search(normalize_arabic(kept[-1])):
@@ -229,7 +249,9 @@ def _process_pool(workers: int) -> ProcessPoolExecutor:
 
 @contextmanager
 def extraction_pool(workers: int) -> Iterator[Executor | None]:
-    """A process pool to reuse across batches; None (work in-process) for workers <= 1."""
+    """A process pool to reuse across batches, of ``workers`` processes (0: one per core, as
+    ``RASID_EXTRACT_WORKERS`` means it); None (work in-process) for a single worker."""
+    workers = workers or os.cpu_count() or 1
     if workers <= 1:
         yield None
         return

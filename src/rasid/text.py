@@ -16,16 +16,14 @@ from typing import Any
 
 # Spelling variants that Arabic writers (and keyboards) use interchangeably; folding them lets
 # a syndicated copy with other hamza or ta-marbuta habits hash and compare as the same text.
-_FOLD = str.maketrans(
-    {
-        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ٲ": "ا", "ٳ": "ا",
-        "ى": "ي", "ئ": "ي", "ی": "ي", "ې": "ي",
-        "ة": "ه", "ۀ": "ه",
-        "ؤ": "و",
-        "ک": "ك",
-        **{chr(0x0660 + i): str(i) for i in range(10)},
-        **{chr(0x06F0 + i): str(i) for i in range(10)},
-    }
+_FOLD = (
+    ("أ", "ا"), ("إ", "ا"), ("آ", "ا"), ("ٱ", "ا"), ("ٲ", "ا"), ("ٳ", "ا"),
+    ("ى", "ي"), ("ئ", "ي"), ("ی", "ي"), ("ې", "ي"),
+    ("ة", "ه"), ("ۀ", "ه"),
+    ("ؤ", "و"),
+    ("ک", "ك"),
+    *((chr(0x0660 + i), str(i)) for i in range(10)),
+    *((chr(0x06F0 + i), str(i)) for i in range(10)),
 )
 # Tatweel, harakat, dagger alef, Quranic annotation marks and invisible bidi/joiner controls:
 # they change how text looks, never what it says.
@@ -33,16 +31,27 @@ _INVISIBLE = re.compile(
     "[\u0640\u064b-\u065f\u0670\u0610-\u061a\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed"
     "\u200b-\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff]"
 )
-_SPACES = re.compile(r"\s+")
 
 
 def normalize_arabic(text: str) -> str:
     """A comparison key: same wording → same string, whatever the spelling habits."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _INVISIBLE.sub("", text).translate(_FOLD)
-    return _SPACES.sub(" ", text).strip().casefold()
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    # One str.replace per variant: tens of times faster than str.translate with a dict
+    # table on non-ASCII text, and this runs on every line of every page.
+    for variant, base in _FOLD:
+        text = text.replace(variant, base)
+    return " ".join(text.split()).casefold()
 
 
+# Headings and lead-ins of boxes that list other articles ("اقرأ أيضاً", "أخبار ذات صلة",
+# "الأكثر قراءة"), matched against normalize_arabic(text): such a line is not this article's
+# text (rasid.extract), and what follows it carries other articles' dates (rasid.dates).
+OTHER_STORIES = re.compile(
+    r"^(?:(?:اقرا|طالع|شاهد)\s+(?:ايضا|المزيد)\b"
+    r"|(?:مواضيع|اخبار|مقالات|مواد) (?:ذات صله|مشابهه|متعلقه)"
+    r"|قد (?:يهمك|يعجبك)\b"
+    r"|الاكثر (?:قراءه|مشاهده|تداولا|تعليقا)$)"
+)
 _NOT_ALNUM = re.compile(r"[\W_]+")
 
 
@@ -64,7 +73,8 @@ def arabic_ratio(text: str) -> float:
 
 
 def body_hash(body: str) -> str:
-    return hashlib.sha256(normalize_arabic(body).encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate (JSON's "\ud800" decodes to one) still hashes, stably.
+    return hashlib.sha256(normalize_arabic(body).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def word_count(text: str) -> int:

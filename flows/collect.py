@@ -8,21 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.futures import PrefectFuture
+from prefect.utilities.annotations import quote
 
-from rasid import config, discover, extract, pipeline, progress, report
-from rasid.config import Settings, Source
+from rasid import config, discover, extract, health, pipeline, progress, report
+from rasid.config import ConfigError, Settings, Source
 from rasid.fetch import Fetcher
 from rasid.models import Candidate, Extracted, FetchFailure, Page
-from rasid.storage import Lake, StorageError, open_lake
+from rasid.storage import Lake, TransientStorageError, open_lake
+from rasid_flows import runners
+from rasid_flows.alerts import publish_flags
+from rasid_flows.politeness import HostLimits, missing
 
-TRANSIENT = (StorageError, ConnectionError, TimeoutError)
+# The S3 client has already retried with backoff; a refusal (403, missing bucket) is not here.
+TRANSIENT = (TransientStorageError, ConnectionError, TimeoutError)
 
 
 def only_transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -37,23 +44,43 @@ def only_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 
 @cache
-def _fetcher(settings_json: str) -> Fetcher:
-    # One fetcher per worker process, so politeness and robots.txt state span all batches.
-    return Fetcher(Settings.model_validate_json(settings_json))
+def _fetcher(settings_json: str, limits: HostLimits | None) -> Fetcher:
+    # One fetcher per worker process, so politeness and robots.txt state span all batches;
+    # with shared limits, each request also holds its host's slot across processes.
+    settings = Settings.model_validate_json(settings_json)
+    return Fetcher(settings, shared_gate=limits.gate) if limits else Fetcher(settings)
+
+
+BACKFILL_MAX_SITEMAPS = 1000  # a news site splits its sitemap by month or by day
+BACKFILL_MAX_ARTICLES = 100_000  # per source and backfill run
 
 
 @task(name="discover-source", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30],
       retry_condition_fn=only_transient)
-def discover_source(source: Source, settings_json: str) -> discover.DiscoveryResult:
-    fetcher = _fetcher(settings_json)
-    return discover.discover(source, lambda url: fetcher.fetch_document(url, source))
+def discover_source(
+    source: Source, settings_json: str, limits: HostLimits | None = None,
+    window: tuple[date, date] | None = None,
+) -> discover.DiscoveryResult:
+    fetcher = _fetcher(settings_json, limits)
+
+    def get(url: str) -> bytes:
+        return fetcher.fetch_document(url, source)
+
+    if window is None:
+        return discover.discover(source, get)
+    # A backfill reads as much of the archive as the sitemaps list, then keeps the window.
+    deep = source.model_copy(update={"max_articles_per_run": BACKFILL_MAX_ARTICLES})
+    result = discover.discover(deep, get, max_sitemaps=BACKFILL_MAX_SITEMAPS)
+    result.candidates = pipeline.published_within(result.candidates, *window, source.timezone)
+    return result
 
 
 @task(name="fetch-batch", cache_policy=NO_CACHE)
 def fetch_batch(
-    jobs: list[tuple[Source, list[Candidate]]], settings_json: str
+    jobs: list[tuple[Source, list[Candidate]]], settings_json: str,
+    limits: HostLimits | None = None,
 ) -> tuple[list[Page], list[FetchFailure]]:
-    return _fetcher(settings_json).fetch_all(jobs)
+    return _fetcher(settings_json, limits).fetch_all(jobs)
 
 
 @task(name="extract-batch", cache_policy=NO_CACHE)
@@ -79,8 +106,15 @@ def check_and_write(
 @task(name="commit-run", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30],
       retry_condition_fn=only_transient)
 def commit_run(lake: Lake, summary: pipeline.RunSummary) -> str:
-    summary.report = report.write_run_report(lake, summary.manifest())
+    summary.report = report.report_key(summary.run_id)
     return pipeline.commit_run(lake, summary)
+
+
+@task(name="write-report", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30],
+      retry_condition_fn=only_transient)
+def write_report(lake: Lake, run_id: str) -> report.Published:
+    # After the commit, from committed data only: the report shows what readers of the lake see.
+    return report.publish(lake, run_id)
 
 
 @contextmanager
@@ -89,22 +123,42 @@ def _progress_artifact(total: int) -> Iterator[Any]:
     yield lambda done: update_progress_artifact(artifact, 100.0 * done / max(total, 1))
 
 
-@flow(name="collect", log_prints=False)
+@flow(name="collect", log_prints=False, task_runner=runners.task_runner())
 def collect(
-    sources_file: str = "sources.yaml", lake: str = "./lake", batch_size: int = 200
+    sources_file: str = "sources.yaml", lake: str = "./lake", batch_size: int = 200,
+    shared_host_limits: bool = False,
 ) -> dict[str, Any]:
-    """One collection run over every enabled source in ``sources_file`` into ``lake``."""
+    """One collection run over every enabled source in ``sources_file`` into ``lake``.
+
+    ``shared_host_limits``: hold each host's Prefect concurrency and rate limits around every
+    request, so politeness holds across concurrent runs and workers (``rasid setup-prefect``
+    creates the limits; a missing one fails the run).
+    """
+    return run(sources_file, lake, batch_size, shared_host_limits)
+
+
+def run(
+    sources_file: str, lake: str, batch_size: int, shared_host_limits: bool,
+    window: tuple[date, date] | None = None,
+) -> dict[str, Any]:
+    """The collection itself, inside a flow run (collect's or backfill's). ``window``: only
+    articles dated within those days, searched for through the whole archive (a backfill)."""
     logger = get_run_logger()
     settings = Settings()
     sources = {s.id: s for s in config.load_sources(sources_file)}
+    limits = _shared_limits(sources_file, sources) if shared_host_limits else None
     store = open_lake(lake)
     now = datetime.now(UTC)
-    summary = pipeline.RunSummary(run_id=pipeline.new_run_id(now), started_at=now)
+    summary = pipeline.RunSummary(run_id=pipeline.new_run_id(now), started_at=now,
+                                  names={sid: s.name for sid, s in sources.items()},
+                                  source_config={sid: s.model_dump(mode="json")
+                                                 for sid, s in sources.items()})
     show = progress.current().show
     settings_json = settings.model_dump_json()
     state = pipeline.load_state(store)
 
-    found = {sid: discover_source.submit(s, settings_json) for sid, s in sources.items()}
+    found = {sid: discover_source.submit(s, settings_json, limits, window)
+             for sid, s in sources.items()}
     queues: list[list[Candidate]] = []
     for sid, future in found.items():
         result = future.result()
@@ -116,16 +170,17 @@ def collect(
     show(summary.sources, "discover")
 
     total = sum(len(q) for q in queues)
-    with extract.extraction_pool(settings.extract_workers) as pool, _progress_artifact(total) as tick:
+    # Tasks that leave this process (Dask) cannot take its process pool: they extract in
+    # chunks, in parallel across the cluster instead.
+    local = runners.in_process(FlowRunContext.get().task_runner)  # type: ignore[union-attr]
+    workers = settings.extract_workers if local else 1
+    with extract.extraction_pool(workers) as pool, _progress_artifact(total) as tick:
         done = 0
-        for part, candidates in enumerate(pipeline.interleave(queues, batch_size)):
-            jobs = _jobs(candidates, sources)
-            pages, failures = fetch_batch(jobs, settings_json)
-            summary.add_failures(failures)
-            for page in pages:
-                summary.stats(page.source_id).fetched += 1
-            show(summary.sources, "fetch")
-            extracted = extract_batch(pages, sources, now, pool)
+
+        def store_batch(part: int, candidates: list[Candidate], pages: list[Page],
+                        extracting: list[PrefectFuture[Any]]) -> None:
+            nonlocal done
+            extracted = [item for future in extracting for item in future.result()]
             rows = [
                 pipeline.build_row(p, e, sources[p.source_id], summary.run_id, now.date())
                 for p, e in zip(pages, extracted, strict=True)
@@ -133,17 +188,65 @@ def collect(
             for page in pages:
                 summary.stats(page.source_id).extracted += 1
             show(summary.sources, "extract")
-            batch, files = check_and_write(store, summary.run_id, part, rows, pages, sources, state)
+            # quote(): Prefect would walk (and rebuild) every row, page and known id looking
+            # for futures, twice per task run; they hold none.
+            batch, files = check_and_write(store, summary.run_id, part, quote(rows), quote(pages),
+                                           sources, quote(state))
             for record in summary.add_batch(batch, files):
                 state.remember(record)
             show(summary.sources, "write")
             done += len(candidates)
             tick(done)
 
+        # A batch extracts (in the pool or on the cluster) while the next one is fetched and
+        # the one before is checked and written, so fetching and writing never idle the cores.
+        previous: tuple[int, list[Candidate], list[Page], list[PrefectFuture[Any]]] | None = None
+        for part, candidates in enumerate(pipeline.interleave(queues, batch_size)):
+            jobs = _jobs(candidates, sources)
+            pages, failures = fetch_batch(jobs, settings_json, limits)
+            summary.add_failures(failures)
+            for page in pages:
+                summary.stats(page.source_id).fetched += 1
+            show(summary.sources, "fetch")
+            extracting = _submit_extract(pages, sources, now, pool, on_cluster=not local)
+            if previous:
+                store_batch(*previous)
+            previous = (part, candidates, pages, extracting)
+        if previous:
+            store_batch(*previous)
+
+    flags = health.flag_sources({sid: s.as_dict() for sid, s in summary.sources.items()},
+                                store.collection_runs())
     manifest_key = commit_run(store, summary)
-    _publish(summary, store)
+    _publish(summary, write_report(store, summary.run_id))
+    publish_flags(flags, "rasid-source-flags", f"run {summary.run_id}", store.uri)
     logger.info("run %s committed: %s", summary.run_id, manifest_key)
-    return summary.manifest() | {"manifest": store.uri_for(manifest_key)}
+    return summary.manifest() | {"manifest": store.uri_for(manifest_key),
+                                 "flags": [f.as_dict() for f in flags]}
+
+
+def _shared_limits(sources_file: str, sources: dict[str, Source]) -> HostLimits:
+    limits = HostLimits.of(sources.values())
+    if absent := missing(limits):
+        raise ConfigError(
+            f"Prefect has no concurrency limit {', '.join(absent)}: run "
+            f"`rasid setup-prefect --sources {sources_file}` against this server first")
+    return limits
+
+
+EXTRACT_CHUNK = 25  # pages per task on a cluster: about a second of work, cheap to ship
+
+
+def _submit_extract(
+    pages: list[Page], sources: dict[str, Source], now: datetime, pool: Any, on_cluster: bool
+) -> list[PrefectFuture[Any]]:
+    """Start extracting ``pages``: one task (on the local process pool, if any), or chunks
+    spread over the cluster."""
+    if not on_cluster:
+        # quote(): not walked by Prefect (see check_and_write); Dask would not carry it across.
+        return [extract_batch.submit(quote(pages), sources, now, pool)]
+    chunks = [pages[i:i + EXTRACT_CHUNK] for i in range(0, len(pages), EXTRACT_CHUNK)]
+    return [extract_batch.submit(chunk, sources, now, None) for chunk in chunks]
 
 
 def _jobs(candidates: list[Candidate], sources: dict[str, Source]) -> list[tuple[Source, list[Candidate]]]:
@@ -153,15 +256,12 @@ def _jobs(candidates: list[Candidate], sources: dict[str, Source]) -> list[tuple
     return [(sources[sid], items) for sid, items in by_source.items()]
 
 
-def _publish(summary: pipeline.RunSummary, store: Lake) -> None:
+def _publish(summary: pipeline.RunSummary, published: report.Published) -> None:
     """The run's tables as Prefect artifacts, linking to the editor report."""
     rows = [{"source": sid, **{k: v for k, v in s.as_dict().items() if not isinstance(v, dict)},
              "quarantined by reason": ", ".join(f"{r}: {n}" for r, n in s.quarantine_reasons.items()),
              "errors": ", ".join(f"{r}: {n}" for r, n in s.failure_reasons.items())}
             for sid, s in sorted(summary.sources.items())]
     create_table_artifact(rows, key="rasid-run-sources", description=f"run {summary.run_id}")
-    if summary.report:
-        create_markdown_artifact(
-            f"Quality report for run `{summary.run_id}`: {store.uri_for(summary.report)}",
-            key="rasid-run-report",
-        )
+    create_markdown_artifact(published.markdown, key="rasid-run-report",
+                             description=f"run {summary.run_id}: the quality report")

@@ -1,0 +1,43 @@
+"""Where a flow's tasks run: threads in the flow's process (the default) or a Dask cluster.
+
+Chosen per deployment through the environment (a work pool's or a deployment's ``env`` job
+variables), because a flow's task runner is fixed when its module is imported:
+
+- ``RASID_TASK_RUNNER=threads`` (default) or ``dask``;
+- ``RASID_DASK_ADDRESS=tcp://scheduler:8786`` — an existing cluster; unset, each flow run starts
+  a temporary local cluster of ``RASID_DASK_WORKERS`` (default 2) worker processes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RunnerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RASID_", extra="ignore")
+
+    task_runner: Literal["threads", "dask"] = "threads"
+    dask_address: str | None = None
+    dask_workers: int = 2
+
+
+def task_runner(settings: RunnerSettings | None = None) -> TaskRunner:  # type: ignore[type-arg]
+    settings = settings or RunnerSettings()
+    if settings.task_runner == "threads":
+        return ThreadPoolTaskRunner()
+    from prefect_dask import DaskTaskRunner  # the optional `dask` extra
+
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    return DaskTaskRunner(cluster_kwargs={
+        "n_workers": settings.dask_workers, "processes": True, "dashboard_address": None,
+    })
+
+
+def in_process(runner: TaskRunner) -> bool:  # type: ignore[type-arg]
+    """True when tasks run in the flow's own process, so they may share its objects (a
+    process pool, open files); otherwise whatever a task takes must travel by pickle."""
+    return isinstance(runner, ThreadPoolTaskRunner)

@@ -16,6 +16,7 @@ def frame(**overrides: list) -> pd.DataFrame:
         "published_at": pd.to_datetime(["2026-11-01T08:00Z", "2026-11-02T08:00Z", "2026-11-03T08:00Z"], utc=True),
         "word_count": [120, 200, 90],
         "duplicate_of": [None, None, None],
+        "near_duplicate_of": [None, None, None],
         "arabic_ratio": [0.97, 0.99, 0.95],
         "min_arabic_ratio": [0.6, 0.6, 0.6],
         "language_matches": [True, True, True],

@@ -31,17 +31,26 @@ def _quiet_prefect(verbose: bool) -> None:
         os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    # The ephemeral API server's first start migrates a new SQLite database; on a busy small
+    # machine that exceeds Prefect's default wait, and the run would fail before it began.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
 def _run_collect(sources_file: str, lake: str, verbose: bool) -> dict[str, Any]:
     from rasid import config, progress, storage
 
     config.load_sources(sources_file)  # fail fast, before Prefect starts
+    config.load_settings()
     storage.open_lake(lake)  # a missing bucket or unwritable path fails here, clearly
     progress.install(progress.for_stream(sys.stderr))
     _quiet_prefect(verbose)
     from rasid_flows.collect import collect
 
+    if not verbose:
+        # A failed run's traceback would come from Prefect's run loggers; the command says
+        # what failed in one line instead (see main).
+        for name in ("prefect.flow_runs", "prefect.task_runs"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     result: dict[str, Any] = collect(sources_file=sources_file, lake=lake)
     progress.current().close()
     return result
@@ -145,22 +154,82 @@ def cmd_report(args: argparse.Namespace) -> int:
     from rasid.storage import open_lake
 
     store = open_lake(args.lake)
-    manifests = store.manifests()
+    manifests = store.collection_runs()
     if not manifests:
         raise ConfigError(f"no committed run in {store.uri}: run `rasid run` or `rasid demo` first")
-    latest = manifests[-1]
-    html = report.render_html(latest)
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        target = out / "index.html"
-        target.write_text(html, encoding="utf-8")
-        where = str(target)
+        where = str(report.write_directory(store, Path(args.out)))
     else:
-        where = store.uri_for(report.write_run_report(store, latest))
-    print(report.render_text(latest))
+        where = store.uri_for(report.publish(store).report)
+    print(report.render_text(manifests[-1]))
     print(f"report: {where}")
     return 0
+
+
+def cmd_setup_prefect(args: argparse.Namespace) -> int:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from rasid_flows.setup_prefect import api_url, setup_prefect
+
+    print(f"Prefect API: {api_url()}")
+    changes = setup_prefect(args.sources, args.pool)
+    print("\n".join(changes) if changes else "nothing to change: the pool and every limit exist")
+    return 0
+
+
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    from rasid import config
+    from rasid.reprocess import reprocess
+    from rasid.storage import open_lake
+
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    given = {s.id: s for s in config.load_sources(args.sources)} if args.sources else None
+    lake = open_lake(args.lake)
+    summary = reprocess(lake, sources=given, workers=config.Settings().extract_workers)
+    totals = summary.totals
+    print(f"run {summary.run_id}: re-extracted {totals['extracted']} archived pages without "
+          f"fetching: stored {totals['stored']}, quarantined {totals['quarantined']}; "
+          "they replace the earlier rows")
+    return 0
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from rasid.compact import compact
+    from rasid.storage import open_lake
+
+    result = compact(open_lake(args.lake), target_bytes=args.target_mb * 1024 * 1024)
+    if result.run_id:
+        print(f"run {result.run_id}: merged {result.files_before} files into "
+              f"{result.files_after} in {result.partitions} partition(s)")
+    else:
+        print("nothing to merge: no partition has two or more small files")
+    if result.swept:
+        print(f"removed {len(result.swept)} staged file(s) left by runs that never committed")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rasid import evaluate
+
+    golden = args.golden or ("tests/golden" if Path("tests/golden").is_dir() else None)
+    folders = {"--corpus": args.corpus, "--golden": golden}
+    if not any(folders.values()):
+        raise ConfigError("nothing to evaluate: give --corpus DIR and/or --golden DIR")
+    for option, folder in folders.items():
+        if folder and not Path(folder).is_dir():
+            raise ConfigError(f"{option} {folder}: no such directory")
+    try:
+        cases = evaluate.load_cases(args.corpus and Path(args.corpus), golden and Path(golden))
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"cannot read the pages to evaluate: {exc}") from None
+    print(f"extracting {len(cases)} pages with rasid and with plain trafilatura...",
+          file=sys.stderr)
+    result = evaluate.evaluate(cases, workers=args.workers)
+    print(evaluate.render(result))
+    if not args.gate:
+        return 0
+    failures = result.gate_failures()
+    print("gate: " + ("FAILED\n  " + "\n  ".join(failures) if failures else "passed"))
+    return 1 if failures else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -189,6 +258,34 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--lake", default="./lake")
     rep.add_argument("--out", help="directory to write index.html into (default: the lake's reports/)")
     rep.set_defaults(func=cmd_report)
+
+    rpr = sub.add_parser("reprocess", help="re-extract the lake from its raw WARCs, without fetching")
+    rpr.add_argument("--lake", default="./lake")
+    rpr.add_argument("--sources", help="sources YAML file (default: the settings each run recorded)")
+    rpr.set_defaults(func=cmd_reprocess)
+
+    cmp = sub.add_parser("compact", help="merge small Parquet files per partition")
+    cmp.add_argument("--lake", default="./lake")
+    cmp.add_argument("--target-mb", type=int, default=128, help="target file size (default 128)")
+    cmp.set_defaults(func=cmd_compact)
+
+    evl = sub.add_parser("eval", help="score extraction against plain trafilatura on a corpus")
+    evl.add_argument("--corpus", help="folder holding trafilatura-eval/ and zyte/")
+    evl.add_argument("--golden", help="golden pages (default: tests/golden when it exists)")
+    evl.add_argument("--gate", action="store_true",
+                     help="exit 1 if rasid's F1 trails plain trafilatura's by more than 0.002 on "
+                          "a peer set or a golden page fails")
+    evl.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                     help="processes (default: one per core)")
+    evl.set_defaults(func=cmd_eval)
+
+    setup = sub.add_parser(
+        "setup-prefect",
+        help="create the work pool and the per-host concurrency limits on the Prefect server "
+             "at PREFECT_API_URL (safe to rerun)")
+    setup.add_argument("--sources", required=True, help="sources YAML file")
+    setup.add_argument("--pool", default="rasid-process", help="work pool (default rasid-process)")
+    setup.set_defaults(func=cmd_setup_prefect)
     return parser
 
 

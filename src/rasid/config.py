@@ -116,12 +116,19 @@ class _StrictLoader(yaml.SafeLoader):
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
-        for key in keys:
-            if keys.count(key) > 1:
+        for index, key in enumerate(keys):
+            if key in keys[:index]:  # pointing at the second one: the line to fix
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice", node.start_mark
+                    None, None, f"key {key!r} appears twice", node.value[index][0].start_mark
                 )
         return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """One line: where and what (PyYAML's own text spans lines and quotes the source)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = " ".join(str(getattr(error, "problem", None) or error).split())
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
 
 
 def parse_sources(text: str, origin: str = "sources file") -> list[Source]:
@@ -129,7 +136,7 @@ def parse_sources(text: str, origin: str = "sources file") -> list[Source]:
     try:
         raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{origin}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{origin}: not valid YAML: {_yaml_problem(exc)}") from None
     if not isinstance(raw, dict) or "sources" not in raw:
         raise ConfigError(f"{origin}: expected a top-level 'sources:' list")
     try:
@@ -181,3 +188,14 @@ class Settings(BaseSettings):
     max_retries: int = 3
     max_retry_after: float = 120.0
     extract_workers: int = 0  # 0: one per core
+
+
+def load_settings() -> Settings:
+    """The run settings from the environment; a bad RASID_* value is a ConfigError naming the
+    variable (never echoing its value)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        prefix = Settings.model_config.get("env_prefix", "")
+        problems = [f"{prefix}{e['loc'][0]}".upper() + f": {e['msg']}" for e in exc.errors()]
+        raise ConfigError("bad setting " + "; ".join(problems)) from None

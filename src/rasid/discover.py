@@ -31,6 +31,7 @@ from rasid.urls import looks_like_article, normalize_url, same_site
 
 MAX_BYTES = 50 * 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
+_XML_DECLARATION = re.compile(r"^\s*<\?xml\b[^>]*\?>")
 _HTTP = ("http://", "https://")
 _FEED_ROOTS = frozenset({"rss", "rdf", "feed"})
 # Publication first; "updated" is the last resort because it moves on every edit.
@@ -282,6 +283,16 @@ def _decompress(content: bytes, max_bytes: int) -> bytes:
 
 def _parse_xml(content: bytes) -> Element:
     try:
+        return _parse_defused(content)
+    except DiscoveryError:
+        recoded = _as_utf8(content)
+        if recoded is None:
+            raise
+        return _parse_defused(recoded)
+
+
+def _parse_defused(content: bytes) -> Element:
+    try:
         return safe_xml.fromstring(
             content.lstrip(), forbid_dtd=True, forbid_entities=True, forbid_external=True
         )
@@ -289,6 +300,19 @@ def _parse_xml(content: bytes) -> Element:
         raise DiscoveryError(f"refused XML with a DTD or entities: {exc}") from None
     except (ParseError, ValueError, LookupError) as exc:
         raise DiscoveryError(f"not well-formed XML: {exc}") from None
+
+
+def _as_utf8(content: bytes) -> bytes | None:
+    """A document that is not UTF-8, decoded as the fetcher decodes pages and re-encoded
+    without its XML declaration; None if it is UTF-8 already. Arabic sites serve windows-1256
+    feeds under a declaration that says UTF-8, or under none, which means UTF-8 in XML."""
+    try:
+        content.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    text, _, _ = decode_html(content, None)
+    return _XML_DECLARATION.sub("", text, count=1).encode("utf-8")
 
 
 def _local(element: Element) -> str:

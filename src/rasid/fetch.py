@@ -11,6 +11,7 @@ Transient failures (timeouts, 5xx, 429) are worth another try on a later run; pe
 from __future__ import annotations
 
 import codecs
+import contextvars
 import logging
 import random
 import re
@@ -21,7 +22,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -115,6 +116,15 @@ class Response:
     elapsed: float  # seconds, from the first request to the last byte of the final one
 
 
+# Held around every request to a URL, on top of the fetcher's own per-host politeness: the
+# seam through which an orchestrator shares a host's limits between processes and machines.
+SharedGate = Callable[[str], AbstractContextManager[object]]
+
+
+def _no_shared_gate(url: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
 class _Politeness(NamedTuple):
     min_delay: float
     max_concurrency: int
@@ -148,7 +158,7 @@ def _codec(label: str | bytes) -> str | None:
         label = label.decode("ascii", "replace")
     try:
         name = codecs.lookup(label.strip()).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a label with a NUL byte in it
         return None
     return _WHATWG_ALIASES.get(name, name)
 
@@ -156,7 +166,7 @@ def _codec(label: str | bytes) -> str | None:
 def _decode_strict(content: bytes, encoding: str) -> str | None:
     try:
         return content.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError: labels such as "undefined", "punycode"
         return None
 
 
@@ -213,6 +223,16 @@ def _declared(content: bytes, encoding: str | None, source: str) -> tuple[str, s
     return (text, encoding, source) if text is not None else None
 
 
+def _nearly_utf8(content: bytes) -> str | None:
+    """UTF-8 text with a few broken sequences (an excerpt cut mid-character), else None.
+    A single bad byte must not send a UTF-8 page to a legacy code page, which garbles all of
+    it; bytes of a real legacy page fail UTF-8 nearly everywhere, so the ratio tells them apart."""
+    text = content.decode("utf-8", "replace")
+    broken = text.count("\ufffd")
+    non_ascii = sum(1 for ch in text if ord(ch) > 127)
+    return text if broken * 20 <= non_ascii - broken else None
+
+
 def decode_html(content: bytes, content_type: str | None) -> tuple[str, str, str]:
     """Decode an HTML body: (text, encoding, encoding_source).
 
@@ -234,6 +254,8 @@ def decode_html(content: bytes, content_type: str | None) -> tuple[str, str, str
         return decoded
     if _decode_strict(content, "utf-8") is not None:
         return content.decode("utf-8"), "utf-8", "detected"
+    if (nearly := _nearly_utf8(content)) is not None:
+        return nearly, "utf-8", "detected"
     detected = _detect(content)
     if detected:
         return content.decode(detected, "replace"), detected, "detected"
@@ -267,6 +289,11 @@ class _BoundedBody:
     def finish(self) -> bytes:
         if self._inflater is not None:
             self._add(self._inflate(self._inflater.flush))
+            if not self._inflater.eof:
+                # The stream stops before its end marker: the page was cut off on the way (a
+                # connection closed early, without a length, looks like a complete response).
+                raise _Problem("truncated_body", "compressed body ends before its end marker",
+                               transient=True, retryable=True)
         return b"".join(self._parts)
 
     def _inflate(self, step: Callable[[int], bytes]) -> bytes:
@@ -309,14 +336,19 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _UNLABELLED_TYPES = frozenset({"", "unknown/unknown", "application/unknown", "*/*"})
 _SNIFFABLE_TYPES = _HTML_TYPES | _UNLABELLED_TYPES
 SNIFF_BYTES = 1024
-MAX_NULS_IN_SNIFF = 8  # HTML has none; a handful may be stray, more is a binary file
+# The control bytes no text encoding of a web page uses (WHATWG MIME Sniffing calls them
+# "binary data bytes"). HTML has none; a few may be stray, more means a binary file, even one
+# without a known magic number (random-looking bytes hold about ten in every hundred).
+_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
+MAX_BINARY_BYTES_IN_SNIFF = 8
 
 
 def _looks_binary(content: bytes) -> bool:
     head = content[:SNIFF_BYTES]
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-16 text is NUL-rich
         return False
-    return head.startswith(_BINARY_MAGIC) or head.count(b"\x00") > MAX_NULS_IN_SNIFF
+    return (head.startswith(_BINARY_MAGIC)
+            or len(_BINARY_BYTES.findall(head)) > MAX_BINARY_BYTES_IN_SNIFF)
 
 
 def _is_html(content_type: str | None, content: bytes) -> bool:
@@ -420,7 +452,35 @@ class _Reply:
 
 
 # ---------------------------------------------------------------------------------------------
-# The connection-level guard
+# The connection-level guard and deadline
+
+# When the response this thread waits for must be complete (time.monotonic()). A read timeout
+# bounds each wait for a byte, not the whole answer: a server sending one header byte a second
+# would hold a worker for hours. So while a connection waits for the status line and headers,
+# a timer shuts its socket at this deadline; the body loop checks the deadline itself.
+_response_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "rasid_response_deadline", default=None
+)
+
+
+@contextmanager
+def _shutdown_at(sock: socket.socket, deadline: float) -> Iterator[None]:
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), _shutdown, (sock,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        # The plain socket's shutdown, also for a TLS socket: it ends the blocked read without
+        # touching the TLS state the reading thread is using.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
 
 
 def _guarded(connection_cls: type[HTTPConnection], guard: AddressGuard) -> type[HTTPConnection]:
@@ -432,6 +492,16 @@ def _guarded(connection_cls: type[HTTPConnection], guard: AddressGuard) -> type[
                 sock.close()
                 raise BlockedAddress(f"{self.host} connected to {peer}, which is not public")
             return sock
+
+        def getresponse(self) -> Any:
+            deadline = _response_deadline.get()
+            if deadline is None or self.sock is None:
+                return super().getresponse()
+            with _shutdown_at(self.sock, deadline):
+                response = super().getresponse()
+            if time.monotonic() >= deadline:  # headers cut short by the shutdown look complete
+                raise TimeoutError("no complete headers before the response deadline")
+            return response
 
     return GuardedConnection
 
@@ -465,10 +535,15 @@ class Fetcher:
     """Fetches pages and documents politely; safe to share between threads.
 
     The session (a new one unless given) gets guarded adapters mounted for http and https.
+    ``shared_gate(url)`` is entered around each request, inside this fetcher's own host slot.
     """
 
-    def __init__(self, settings: Settings, session: requests.Session | None = None) -> None:
+    def __init__(
+        self, settings: Settings, session: requests.Session | None = None,
+        shared_gate: SharedGate = _no_shared_gate,
+    ) -> None:
         self._settings = settings
+        self._shared_gate = shared_gate
         self._guard = AddressGuard(settings.allow_private_hosts)
         self.user_agent = settings.user_agent or USER_AGENT
         if session is None:
@@ -540,7 +615,11 @@ class Fetcher:
         total = sum(len(candidates) for _, candidates in jobs)
         results: list[Page | FetchFailure | None] = [None] * total
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rasid-fetch") as pool:
-            for future in [pool.submit(self._drain, lane, results) for lane in lanes]:
+            # Each lane runs in a copy of the caller's context, so a shared gate that reads
+            # context-local settings (an orchestrator's API address) sees the caller's.
+            drains = [pool.submit(contextvars.copy_context().run, self._drain, lane, results)
+                      for lane in lanes]
+            for future in drains:
                 future.result()
         pages = [r for r in results if isinstance(r, Page)]
         failures = [r for r in results if isinstance(r, FetchFailure)]
@@ -633,9 +712,10 @@ class Fetcher:
     def _attempt(self, url: str, politeness: _Politeness, accept: str, limit: int) -> _Reply:
         """One request inside the host's politeness slot, body read for 2xx only."""
         gate = self._gate(url, politeness.max_concurrency)
-        with gate.turn(politeness.min_delay, self._settings.max_retry_after):
+        with gate.turn(politeness.min_delay, self._settings.max_retry_after), \
+                self._shared_gate(url):
             deadline = time.monotonic() + self._settings.response_deadline
-            resp = self._send(url, accept)
+            resp = self._send(url, accept, deadline)
             try:
                 headers = {k.lower(): v for k, v in resp.headers.items()}
                 content = b""
@@ -645,10 +725,11 @@ class Fetcher:
                 resp.close()
         return _Reply(resp.status_code, headers, content)
 
-    def _send(self, url: str, accept: str) -> requests.Response:
+    def _send(self, url: str, accept: str, deadline: float) -> requests.Response:
         settings = self._settings
         headers = {"User-Agent": self.user_agent, "Accept": accept,
                    "Accept-Encoding": ACCEPT_ENCODING}
+        token = _response_deadline.set(deadline)
         try:
             self._guard.check_url(url)
             return self._session.get(
@@ -657,11 +738,19 @@ class Fetcher:
             )
         except BlockedAddress as exc:
             raise _Problem("blocked_address", str(exc), transient=False) from None
-        except requests.Timeout as exc:
-            raise _Problem("timeout", f"{url}: {exc}", transient=True, retryable=True) from None
         except (requests.RequestException, OSError, UnicodeError) as exc:
-            raise _Problem("connection_error", f"{url}: {exc}", transient=True,
-                           retryable=True) from None
+            if time.monotonic() >= deadline:
+                raise _Problem("deadline_exceeded", f"no complete headers after "
+                               f"{settings.response_deadline} s", transient=True) from None
+            reason = "timeout" if isinstance(exc, requests.Timeout) else "connection_error"
+            raise _Problem(reason, f"{url}: {exc}", transient=True, retryable=True) from None
+        except ValueError as exc:
+            # requests parses a redirect's Location even when not following it: "http://[::1"
+            # is no address to go to, now or on a later run.
+            raise _Problem("bad_redirect", f"{url} redirects to an address that is not a URL"
+                           f" ({exc})", transient=False) from None
+        finally:
+            _response_deadline.reset(token)
 
     def _read_body(
         self, resp: requests.Response, headers: dict[str, str], limit: int, deadline: float

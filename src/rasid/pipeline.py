@@ -8,16 +8,18 @@ a later run would trust.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from rasid import checks
+from rasid import checks, dates, neardup
 from rasid.config import Source
 from rasid.models import Candidate, Extracted, FetchFailure, Page
 from rasid.storage import Lake
@@ -38,15 +40,30 @@ class LakeState:
 
     known_ids: set[str] = field(default_factory=set)
     body_owner: dict[str, str] = field(default_factory=dict)  # body_hash -> earliest article_id
+    near: neardup.Index = field(default_factory=neardup.Index)  # stored articles' signatures
 
     def remember(self, record: dict[str, Any]) -> None:
         self.known_ids.add(record["article_id"])
         body_hash = record.get("body_hash")
         if record.get("kind") == "article" and body_hash:
             self.body_owner.setdefault(body_hash, record["article_id"])
+        signature = neardup.decode(record.get("minhash"))
+        if record.get("kind") == "article" and signature is not None:
+            cluster = record.get("near_duplicate_cluster") or record["article_id"]
+            self.near.add(record["article_id"], signature, cluster,
+                          _timestamp(record.get("published_at")))
+
+
+def _timestamp(moment: datetime | str | None) -> float | None:
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.timestamp() if moment else None
 
 
 def load_state(lake: Lake) -> LakeState:
+    # A run killed between its commit and the end of its publish is finished first, so what
+    # the state says is stored is also what readers see.
+    lake.publish_pending()
     state = LakeState()
     for manifest in lake.manifests():
         for record in manifest.get("records", []):
@@ -83,6 +100,22 @@ class SourceStats:
 def select_new(candidates: Iterable[Candidate], state: LakeState) -> list[Candidate]:
     """Drop URLs a committed run already stored or found permanently broken."""
     return [c for c in candidates if url_id(c.url) not in state.known_ids]
+
+
+def published_within(
+    candidates: Iterable[Candidate], first: date, last: date, timezone: str
+) -> list[Candidate]:
+    """Candidates whose feed/sitemap date or URL date falls in [first, last] (the day in the
+    source's timezone): what a backfill of those days fetches. Undated ones are left out: a
+    backfill fetches what it can tell belongs to the window, not the site's whole archive."""
+    zone = ZoneInfo(timezone)
+    kept = []
+    for candidate in candidates:
+        hint = candidate.published_hint
+        day = hint.astimezone(zone).date() if hint else dates.url_date(candidate.url)
+        if day is not None and first <= day <= last:
+            kept.append(candidate)
+    return kept
 
 
 def interleave(per_source: list[list[Candidate]], batch_size: int) -> Iterator[list[Candidate]]:
@@ -131,6 +164,8 @@ def build_row(
         "word_count": extracted.word_count,
         "arabic_ratio": extracted.arabic_ratio,
         "body_hash": extracted.body_hash,
+        "near_duplicate_of": None,  # set by the check step, against the batch and the lake
+        "near_duplicate_cluster": None,
         "repeated_share": extracted.repeated_share,
         "flags": sorted(set(extracted.flags)),
         "discovered_via": page.candidate.via if page.candidate else None,
@@ -152,6 +187,7 @@ def _check_frame(
             "published_at": pd.to_datetime([r["published_at"] for r in rows], utc=True),
             "word_count": [r["word_count"] for r in rows],
             "duplicate_of": duplicate_of,
+            "near_duplicate_of": [r["near_duplicate_of"] for r in rows],
             "arabic_ratio": [r["arabic_ratio"] for r in rows],
             "min_arabic_ratio": [sources[r["source"]].arabic_threshold for r in rows],
             "language_matches": [
@@ -181,9 +217,27 @@ def _duplicates(
     return out
 
 
+def _near_duplicates(
+    rows: list[dict[str, Any]], can_own: list[bool], state: LakeState
+) -> dict[str, str]:
+    """Set each row's near-duplicate cluster and earliest copy, against the lake and the rows
+    before it; return the signatures of rows that may own a cluster (by article_id), for the
+    run's manifest: that is how later runs know what the lake holds."""
+    found = neardup.signatures([r["body"] for r in rows])
+    items = [neardup.Item(r["article_id"], signature, _timestamp(r["published_at"]), ok)
+             for r, signature, ok in zip(rows, found, can_own, strict=True)]
+    for row, verdict in zip(rows, neardup.assign(state.near, items), strict=True):
+        row["near_duplicate_cluster"] = verdict.cluster
+        row["near_duplicate_of"] = verdict.duplicate_of
+    return {item.article_id: neardup.encode(item.signature) for item in items
+            if item.can_own and item.signature is not None}
+
+
 def _copy_order(row: dict[str, Any]) -> tuple[Any, ...]:
+    # Between copies published at the same moment the URL decides, not the fetch order: a
+    # rerun (after a kill, or a reprocess) must keep the same copy.
     published = row["published_at"] or datetime.max.replace(tzinfo=UTC)
-    return (published, row["fetched_at"], row["url"])
+    return (published, row["url"])
 
 
 @dataclass
@@ -191,6 +245,7 @@ class CheckedBatch:
     articles: list[dict[str, Any]]
     quarantine: list[dict[str, Any]]
     outcome: checks.CheckOutcome
+    signatures: dict[str, str] = field(default_factory=dict)  # article_id -> MinHash, encoded
 
 
 def check_rows(
@@ -201,7 +256,11 @@ def check_rows(
     rows = sorted(rows, key=_copy_order)
     first = checks.validate(_check_frame(rows, sources, [None] * len(rows)))
     eligible = [not first.blocking(r["article_id"]) for r in rows]
-    outcome = checks.validate(_check_frame(rows, sources, _duplicates(rows, eligible, state)))
+    duplicate_of = _duplicates(rows, eligible, state)
+    # An exact copy is quarantined: it must not become the earliest copy of a cluster either.
+    can_own = [ok and copy is None for ok, copy in zip(eligible, duplicate_of, strict=True)]
+    signatures = _near_duplicates(rows, can_own, state)
+    outcome = checks.validate(_check_frame(rows, sources, duplicate_of))
     articles, quarantine = [], []
     for row in rows:
         run_date = row.pop("run_date")  # the quarantine's partition; articles use published_date
@@ -212,10 +271,13 @@ def check_rows(
             quarantine.append({**row, "reasons": sorted(set(reasons)), "run_date": run_date})
         else:
             articles.append(row)
-    return CheckedBatch(articles, quarantine, outcome)
+    return CheckedBatch(articles, quarantine, outcome, signatures)
 
 
-def record_of(row: dict[str, Any], kind: str) -> dict[str, Any]:
+def record_of(row: dict[str, Any], kind: str, minhash: str | None = None) -> dict[str, Any]:
+    # A stored article's signature, cluster and time let later runs find its copies.
+    near = {"minhash": minhash, "near_duplicate_cluster": row["near_duplicate_cluster"],
+            "published_at": row["published_at"] and row["published_at"].isoformat()}
     return {
         "article_id": row["article_id"],
         "url": row["url"],
@@ -224,6 +286,7 @@ def record_of(row: dict[str, Any], kind: str) -> dict[str, Any]:
         "title": row["title"],
         "kind": kind,
         **({"reasons": row["reasons"]} if kind == "quarantine" else {}),
+        **(near if minhash else {}),
     }
 
 
@@ -238,7 +301,11 @@ class RunSummary:
     run_id: str
     started_at: datetime
     finished_at: datetime | None = None
+    operation: str = "collect"  # or "reprocess"; compaction writes its own manifests
+    # Each source's settings as the run used them, so ``rasid reprocess`` can replay the run.
+    source_config: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: dict[str, SourceStats] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # source id -> its display name
     files: dict[str, list[str]] = field(default_factory=lambda: {"articles": [], "quarantine": [], "raw": []})
     records: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
@@ -257,7 +324,8 @@ class RunSummary:
 
     def add_batch(self, batch: CheckedBatch, files: dict[str, list[str]]) -> list[dict[str, Any]]:
         """Count a written batch; return its records (for the run's incremental state)."""
-        added = [record_of(r, "article") for r in batch.articles]
+        added = [record_of(r, "article", batch.signatures.get(r["article_id"]))
+                 for r in batch.articles]
         added += [record_of(r, "quarantine") for r in batch.quarantine]
         self.records.extend(added)
         for row in batch.articles:
@@ -281,16 +349,19 @@ class RunSummary:
     def manifest(self) -> dict[str, Any]:
         return {
             "format": MANIFEST_FORMAT,
+            "operation": self.operation,
             "run_id": self.run_id,
             "started_at": self.started_at.isoformat(),
             "finished_at": (self.finished_at or datetime.now(UTC)).isoformat(),
             "totals": self.totals,
             "sources": {k: v.as_dict() for k, v in sorted(self.sources.items())},
+            "source_names": self.names,
             "checks": _merge_check_rules(self.checks),
             "files": self.files,
             "records": self.records,
             "failures": self.failures,
             "report": self.report,
+            "source_config": self.source_config,
         }
 
 
@@ -316,6 +387,10 @@ def write_batch(lake: Lake, run_id: str, part: int, batch: CheckedBatch, pages: 
             files["raw"].append(key)
     files["articles"] = lake.write_rows("articles", batch.articles, f"{run_id}-{part:04d}")
     files["quarantine"] = lake.write_rows("quarantine", batch.quarantine, f"{run_id}-{part:04d}")
+    if batch.outcome.validation:
+        # The GX result itself, so Data Docs can be built later from committed runs alone.
+        key = f"reports/validations/{run_id}/part-{part:04d}.json"
+        files["validations"] = [lake.write_bytes(key, json.dumps(batch.outcome.validation).encode())]
     return files
 
 

@@ -1,0 +1,176 @@
+"""Running ``rasid`` as a user would, timed, with the memory of its whole process tree sampled."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from corpus_site import HOSTS, CorpusSite, load_corpus
+
+SAMPLE_SECONDS = 0.1
+MIB = 1024 * 1024
+_SUMMARY = re.compile(r"stored (\d+), quarantined (\d+), fetch failures (\d+) \(of (\d+) new URLs\)")
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_tree_rss: int  # the largest sum of RSS over the process and all its descendants
+    peak_process_rss: int  # the largest RSS of any one of them
+    peak_processes: int
+    rss_by_role: dict[str, int]  # each role's share of the tree's peak
+    cpu_by_role: dict[str, float]  # user + system seconds: the command, its workers, Prefect
+    stdout: str
+    stderr: str
+
+    def counts(self) -> dict[str, int]:
+        """stored / quarantined / failed / new, from `rasid run`'s summary line."""
+        found = _SUMMARY.search(self.stdout)
+        if not found:
+            raise RuntimeError(f"no summary line in rasid's output:\n{self.stdout}\n{self.stderr}")
+        return dict(zip(("stored", "quarantined", "failed", "new"), map(int, found.groups()), strict=True))
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu_by_role.values())
+
+
+def rasid_command() -> list[str]:
+    script = Path(sys.executable).with_name("rasid")
+    found = str(script) if script.exists() else shutil.which("rasid")
+    if not found:
+        raise SystemExit("the `rasid` command is not installed in this environment")
+    return [found]
+
+
+class _TreeSampler:
+    """Peaks of the RSS of a process and all its descendants, and the CPU time each used (as
+    last seen: a pool worker's CPU never reaches the root's rusage when its parent is the
+    forkserver, which nobody waits for)."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self.peak_tree = self.peak_process = self.peak_processes = 0
+        self.rss_by_role: dict[str, int] = {}
+        # (pid, create time) -> (role, user + system seconds)
+        self.cpu: dict[tuple[int, float], tuple[str, float]] = {}
+
+    def sample(self) -> None:
+        try:
+            processes = [self.root, *self.root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return
+        total = count = 0
+        by_role: dict[str, int] = {}
+        for process in processes:
+            try:
+                with process.oneshot():
+                    rss, times = process.memory_info().rss, process.cpu_times()
+                    key = (process.pid, process.create_time())
+                    role = self.cpu[key][0] if key in self.cpu else _role(process, self.root)
+            except psutil.NoSuchProcess:  # ended between the listing and the reading
+                continue
+            self.cpu[key] = (role, times.user + times.system)
+            self.peak_process = max(self.peak_process, rss)
+            total, count = total + rss, count + 1
+            by_role[role] = by_role.get(role, 0) + rss
+        if total > self.peak_tree:
+            self.peak_tree, self.rss_by_role = total, by_role
+        self.peak_processes = max(self.peak_processes, count)
+
+
+def run_measured(command: list[str], env: dict[str, str]) -> Measured:
+    """Run ``command`` to completion; sample its process tree every 0.1 s."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    tree = _TreeSampler(child.pid)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            tree.sample()
+            done.wait(SAMPLE_SECONDS)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = child.communicate()
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if child.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {child.returncode}:\n{stdout}\n{stderr}")
+    by_role: dict[str, float] = {}
+    for role, cpu in tree.cpu.values():
+        by_role[role] = by_role.get(role, 0.0) + cpu
+    return Measured(seconds, tree.peak_tree, tree.peak_process, tree.peak_processes,
+                    tree.rss_by_role, by_role, stdout, stderr)
+
+
+def _role(process: psutil.Process, root: psutil.Process) -> str:
+    if process.pid == root.pid:
+        return "command"
+    line = " ".join(process.cmdline())
+    if "prefect" in line and ("uvicorn" in line or "server" in line):
+        return "prefect server"
+    return "workers" if "multiprocessing" in line else "other"
+
+
+class Bench:
+    """A working folder with its own Prefect home, and `rasid run` against a corpus site."""
+
+    def __init__(self, workdir: str | None = None) -> None:
+        self.root = Path(workdir or tempfile.mkdtemp(prefix="rasid-bench-"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.corpus = load_corpus()
+        self.hosts = HOSTS
+        self._runs = 0
+
+    def env(self, site: CorpusSite) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            # Its own Prefect database, so other users' runs on the machine do not share it.
+            "PREFECT_HOME": str(self.root / "prefect-home"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "RASID_ALLOW_PRIVATE_HOSTS": site.allowlist(),
+        })
+        env.pop("PREFECT_API_URL", None)
+        return env
+
+    def rasid_run(self, site: CorpusSite, lake: Path) -> Measured:
+        self._runs += 1
+        sources = self.root / f"sources-{self._runs}.yaml"
+        sources.write_text(site.sources_yaml(), encoding="utf-8")
+        command = [*rasid_command(), "run", "--sources", str(sources), "--lake", str(lake)]
+        measured = run_measured(command, self.env(site))
+        # Its progress lines carry timestamps: where a slow run spent its time.
+        (self.root / f"run-{self._runs}.log").write_text(measured.stderr, encoding="utf-8")
+        return measured
+
+    def warm_up(self) -> None:
+        """One small run first: the Prefect database is created and migrated once, as on any
+        machine that has run rasid before, and the OS has the libraries in its page cache."""
+        with CorpusSite(self.corpus, 40) as site:
+            self.rasid_run(site, self.root / "lake-warm-up")
+
+    def cleanup(self, lake: Path) -> None:
+        shutil.rmtree(lake, ignore_errors=True)
+
+
+def mib(n: int) -> str:
+    return f"{n / MIB:,.0f} MiB"
+
+
+def machine_note() -> str:
+    """The 1-minute load average: others' work on a shared machine shows here."""
+    return f"{os.getloadavg()[0]:.1f}"

@@ -52,7 +52,10 @@ SETTINGS = {
     "RASID_EXTRACT_WORKERS": "1",
 }
 RUN_TIMEOUT = 300  # seconds; a run that hangs is killed and fails instead of holding CI
-MEMORY_BOUND = 1024**3  # peak RSS in bytes: one 5 GiB body or inflated bomb held would break it
+# Peak RSS in bytes: one 5 GiB body or inflated bomb held would break it. Measured peaks range
+# from about 0.45 to 1.06 GiB between runs (parsing the 100,000-level page with huge_tree while
+# fetch threads hold their buffers); the bound is the performance issue's 1.5 GiB ceiling.
+MEMORY_BOUND = 3 * 1024**3 // 2
 NEIGHBOUR = "sham-today"  # a well-behaved demo outlet in the same runs
 
 

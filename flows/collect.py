@@ -88,7 +88,7 @@ def extract_batch(
     pages: list[Page], sources: dict[str, Source], now: datetime, pool: Any
 ) -> list[Extracted]:
     items = [
-        (p.html, p.final_url, pipeline.extract_kwargs(p, sources[p.source_id], now)) for p in pages
+        (p.encoded, p.final_url, pipeline.extract_kwargs(p, sources[p.source_id], now)) for p in pages
     ]
     return extract.extract_many(items, executor=pool)
 

@@ -283,7 +283,7 @@ def page_of(row: dict[str, Any]) -> Page:
     html = f"<html><body><h1>{row['title']}</h1><p>{row['body']}</p></body></html>"
     return Page(
         url=row["url"], final_url=row["url"], source_id=row["source"], status=200,
-        headers={"Content-Type": "text/html; charset=utf-8"}, content=html.encode(), html=html,
+        headers={"Content-Type": "text/html; charset=utf-8"}, content=html.encode(),
         encoding="utf-8", encoding_source="http", fetched_at=row["fetched_at"],
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import socket
 import threading
 import time
 import tracemalloc
@@ -24,6 +25,7 @@ import pytest
 import requests
 
 from rasid import USER_AGENT
+from rasid import fetch as fetch_module
 from rasid.config import Settings, Source
 from rasid.fetch import FetchError, Fetcher, GuardedAdapter, decode_html
 from rasid.models import Candidate, FetchFailure, Page
@@ -162,6 +164,19 @@ def _drip(handler: _Handler, site: Site, count: int) -> None:
         pass
 
 
+def _drip_headers(handler: _Handler, site: Site, count: int) -> None:
+    """A status line, then a header one byte every 0.1 s: each read is quick, the whole never."""
+    try:
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        handler.wfile.flush()
+        for byte in b"X-Slow: " + b"a" * 200:
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(0.1)
+    except OSError:  # the client gave up, as it should
+        pass
+
+
 def _slow(handler: _Handler, site: Site, count: int) -> None:
     with site.lock:
         site.in_flight += 1
@@ -207,6 +222,7 @@ ROUTES: dict[str, Route] = {
     "/loop/b": _redirect(lambda h, s: f"{s.base}/loop/a"),
     "/escape": _redirect(lambda h, s: f"http://127.0.0.2:{s.port}/ok"),
     "/drip": _drip,
+    "/drip-headers": _drip_headers,
     "/slow": _slow,
 }
 
@@ -438,6 +454,38 @@ def test_slow_drip_body_hits_the_deadline(site: Site) -> None:
     failure = fetch_failure(make_fetcher(response_deadline=0.5, read_timeout=2.0), site, "/drip")
     assert (failure.reason, failure.transient) == ("deadline_exceeded", True)
     assert site.counts["/drip"] == 1
+
+
+def test_headers_dripped_a_byte_at_a_time_hit_the_deadline(site: Site) -> None:
+    # Every read gets a byte well within the read timeout; only the deadline ends the wait.
+    started = time.monotonic()
+    failure = fetch_failure(
+        make_fetcher(response_deadline=0.6, read_timeout=2.0, max_retries=0), site, "/drip-headers")
+    assert (failure.reason, failure.transient) == ("deadline_exceeded", True)
+    assert time.monotonic() - started < 15  # the dripped header alone would take 20 s
+
+
+def test_the_deadline_watchdog_shuts_only_what_is_due() -> None:
+    watchdog = fetch_module._Watchdog()
+    late, late_peer = socket.socketpair()
+    early, early_peer = socket.socketpair()
+    cancelled, cancelled_peer = socket.socketpair()
+    try:
+        now = time.monotonic()
+        watchdog.arm(late, now + 30)
+        key = watchdog.arm(cancelled, now + 0.2)
+        watchdog.arm(early, now + 0.3)  # earlier than what the thread sleeps towards
+        watchdog.disarm(key)
+        early.settimeout(5)
+        assert early.recv(1) == b""  # shut by the watchdog: the read ends at once
+        assert time.monotonic() - now < 5
+        for sock in (late, cancelled):
+            sock.settimeout(0.3)
+            with pytest.raises(TimeoutError):  # still open: nothing arrives, nothing ends it
+                sock.recv(1)
+    finally:
+        for sock in (late, late_peer, early, early_peer, cancelled, cancelled_peer):
+            sock.close()
 
 
 # --- robots.txt -------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def demo_row(page: DemoPage, run_id: str = "run-1") -> dict[str, Any]:
     resource = RENDERED[f"{DEMO_HOSTS[page.source_id]}:{DEMO_PORT}"][page.path]
     html, encoding, how = decode_html(resource.body, resource.headers.get("Content-Type"))
     fetched = Page(url=page.url(), final_url=page.url(), source_id=page.source_id, status=200,
-                   headers=resource.headers, content=resource.body, html=html, encoding=encoding,
+                   headers=resource.headers, content=resource.body, encoding=encoding,
                    encoding_source=how, fetched_at=FETCHED)
     found = extract(html, page.url(), timezone=source.timezone, now=FETCHED,
                     founded=source.founded)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -92,7 +94,6 @@ def page(url: str, final_url: str, content: bytes, charset: str) -> Page:
             "Last-Modified": "Fri, 27 Nov 2026 21:00:00 GMT",
         },
         content=content,
-        html=content.decode(charset),
         encoding=charset,
         encoding_source="http",
         fetched_at=datetime(2026, 11, 28, 6, 1, 2, 345678, tzinfo=UTC),
@@ -341,6 +342,23 @@ def test_warc_round_trip_keeps_a_windows_1256_page_exact(tmp_path: Path) -> None
     assert "content-encoding" not in headers and "transfer-encoding" not in headers
     assert second["url"] == second["final_url"] == "https://enab.example/a"
     assert lake.write_raw("enab-baladi", RUN, []) is None
+
+
+def test_each_warc_record_is_its_own_gzip_member(tmp_path: Path) -> None:
+    # What WARC readers and tools that seek by record offset expect of a .warc.gz.
+    lake = open_lake(str(tmp_path))
+    pages = [page(f"https://enab.example/{n}", f"https://enab.example/{n}",
+                  f"<p>{'خبر ' * 200}{n}</p>".encode(), "utf-8") for n in range(3)]
+    key = lake.write_raw("enab-baladi", RUN, pages)
+    data = next(tmp_path.rglob(Path(key).name)).read_bytes()
+    records = []
+    while data:
+        member = zlib.decompressobj(wbits=31)
+        records.append(member.decompress(data))
+        assert member.eof
+        data = member.unused_data
+    kinds = [re.search(rb"\r\nWARC-Type: (\w+)\r\n", r.split(b"\r\n\r\n", 1)[0]) for r in records]
+    assert [k and k.group(1) for k in kinds] == [b"warcinfo", *[b"response", b"metadata"] * 3]
 
 
 # --- S3: the same lake on a real S3 endpoint --------------------------------------------------

@@ -437,7 +437,10 @@ def _own_item(element: HtmlElement, anchor: HtmlElement | None) -> bool:
 
 
 def _tokens(element: HtmlElement) -> list[str]:
-    return f"{element.get('class') or ''} {element.get('id') or ''}".split()
+    names, ident = element.get("class"), element.get("id")
+    if names is None and ident is None:  # most elements: no need to build a string
+        return []
+    return f"{names or ''} {ident or ''}".split()
 
 
 def _other_zone(element: HtmlElement, scoped: bool) -> bool:
@@ -447,6 +450,8 @@ def _other_zone(element: HtmlElement, scoped: bool) -> bool:
     if (element.get("itemprop") or "").lower() == "datemodified":
         return True
     tokens = _tokens(element)
+    if not tokens:
+        return False
     # WordPress marks a never-edited post's time "published updated": still the publication.
     updated = any(map(_UPDATED.search, tokens)) and not any("publish" in t.lower() for t in tokens)
     return updated or any(map(_OTHER_ZONE.search, tokens))
@@ -457,13 +462,15 @@ def _dated_element(element: HtmlElement) -> tuple[str, str, bool] | None:
     publication date (declared)."""
     if element.tag == "meta":
         return None
-    declared = any((element.get(name) or "").lower() in _PUBLISHED_PROPERTIES
-                   for name in ("itemprop", "property"))
+    itemprop, prop = element.get("itemprop"), element.get("property")
+    declared = (itemprop is not None or prop is not None) and (
+        (itemprop or "").lower() in _PUBLISHED_PROPERTIES
+        or (prop or "").lower() in _PUBLISHED_PROPERTIES)
     if element.tag in ("time", "amp-timeago") or declared:
         value = element.get("datetime") or element.get("content")
         if value:
             return "attribute", value, declared
-    elif not any(_DATE_CLASS.search(token) for token in _tokens(element)):
+    elif not any(map(_DATE_CLASS.search, _tokens(element))):
         return None
     text = element.text_content().strip()
     return ("element", text, declared) if 0 < len(text) <= _STRUCTURED_TEXT_MAX else None
@@ -509,6 +516,7 @@ def _spots(root: HtmlElement, anchor: HtmlElement | None, containers: tuple[Html
     """Date-bearing places in document order, skipping other articles' and the site's zones;
     where the title is, and where the first paragraph of prose after it starts."""
     protected = set(anchor.iterancestors()) | {anchor} if anchor is not None else set()
+    holders = {c for c in containers if c is not None}  # lxml elements hash by identity
     mark = anchor if anchor is not None else next(iter(containers), None)
     article = containers[0] if containers else None
     spots: list[_Spot] = []
@@ -524,7 +532,7 @@ def _spots(root: HtmlElement, anchor: HtmlElement | None, containers: tuple[Html
                 walker.skip_subtree()
                 offset += len(element.text_content().strip())  # still distance from the title
                 continue
-            if any(element is c for c in containers):
+            if element in holders:
                 entered.append(element)
             if element is mark:
                 mark_offset = offset

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import codecs
 import contextvars
+import heapq
+import itertools
 import logging
 import random
 import re
@@ -39,7 +41,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from rasid import USER_AGENT
 from rasid.config import Settings, Source
-from rasid.models import Candidate, FetchFailure, Page
+from rasid.models import BOMS, Candidate, FetchFailure, Page
 from rasid.netguard import AddressGuard, BlockedAddress
 
 log = logging.getLogger(__name__)
@@ -134,13 +136,8 @@ class _Politeness(NamedTuple):
 # Decoding text
 
 
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE, whose BOM is its prefix
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
+# UTF-32 LE before UTF-16 LE, whose BOM is its prefix (BOMS keeps that order).
+_BOMS = tuple((bom, encoding) for encoding, bom in BOMS.items())
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([^"';,\s]+)""", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([a-z0-9_.:-]+)""", re.I)
 META_SCAN_BYTES = 4096
@@ -463,15 +460,59 @@ _response_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVa
 )
 
 
+class _Watchdog:
+    """One thread that shuts sockets whose response deadline has passed.
+
+    A timer thread per request would cost a thread start (and its scheduling) on every fetch;
+    here arming is a heap push under a lock, and the thread wakes only at the earliest
+    deadline. Disarmed entries are dropped when they reach the top of the heap.
+    """
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._heap: list[tuple[float, int]] = []
+        self._armed: dict[int, socket.socket] = {}
+        self._keys = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, sock: socket.socket, deadline: float) -> int:
+        with self._wake:
+            key = next(self._keys)
+            self._armed[key] = sock
+            heapq.heappush(self._heap, (deadline, key))
+            if self._thread is None or not self._thread.is_alive():  # first use, or after fork
+                self._thread = threading.Thread(target=self._watch, name="rasid-deadlines",
+                                                daemon=True)
+                self._thread.start()
+            elif self._heap[0][1] == key:  # earlier than what the thread sleeps towards
+                self._wake.notify()
+            return key
+
+    def disarm(self, key: int) -> None:
+        with self._wake:
+            self._armed.pop(key, None)
+
+    def _watch(self) -> None:
+        with self._wake:
+            while True:
+                now = time.monotonic()
+                while self._heap and (self._heap[0][1] not in self._armed or self._heap[0][0] <= now):
+                    _, key = heapq.heappop(self._heap)
+                    if (sock := self._armed.pop(key, None)) is not None:
+                        _shutdown(sock)
+                self._wake.wait(self._heap[0][0] - now if self._heap else None)
+
+
+_WATCHDOG = _Watchdog()
+
+
 @contextmanager
 def _shutdown_at(sock: socket.socket, deadline: float) -> Iterator[None]:
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), _shutdown, (sock,))
-    timer.daemon = True
-    timer.start()
+    key = _WATCHDOG.arm(sock, deadline)
     try:
         yield
     finally:
-        timer.cancel()
+        _WATCHDOG.disarm(key)
 
 
 def _shutdown(sock: socket.socket) -> None:
@@ -586,7 +627,7 @@ class Fetcher:
             content_type = response.headers.get("content-type")
             if not _is_html(content_type, response.content):
                 raise _Problem("not_html", f"not an HTML page ({content_type})", transient=False)
-        html, encoding, encoding_source = decode_html(response.content, content_type)
+        _, encoding, encoding_source = decode_html(response.content, content_type)
         log.debug("fetched %s (%d bytes, %s)", candidate.url, len(response.content), encoding)
         return Page(
             url=candidate.url,
@@ -595,7 +636,6 @@ class Fetcher:
             status=response.status,
             headers=response.headers,
             content=response.content,
-            html=html,
             encoding=encoding,
             encoding_source=encoding_source,
             fetched_at=datetime.now(UTC),

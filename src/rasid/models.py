@@ -6,8 +6,38 @@ bytes in and records out. Datetimes are always timezone-aware and in UTC.
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
+
+# The byte-order mark each Unicode encoding starts with, when a page declares itself by one.
+BOMS = {
+    "utf-32-le": codecs.BOM_UTF32_LE,
+    "utf-32-be": codecs.BOM_UTF32_BE,
+    "utf-8": codecs.BOM_UTF8,
+    "utf-16-le": codecs.BOM_UTF16_LE,
+    "utf-16-be": codecs.BOM_UTF16_BE,
+}
+
+
+def decode_body(content: bytes, encoding: str, encoding_source: str) -> str:
+    """The text of a body whose charset is known (see rasid.fetch.decode_html, which finds it)."""
+    if encoding_source == "bom" and content.startswith(bom := BOMS.get(encoding, b"\xff" * 8)):
+        content = content[len(bom):]
+    return content.decode(encoding, "replace")
+
+
+class Encoded(NamedTuple):
+    """A body with its known charset: text to be, decoded where the text is needed (in an
+    extraction worker, not in the process that holds a batch of pages)."""
+
+    content: bytes
+    encoding: str
+    encoding_source: str
+
+    def text(self) -> str:
+        return decode_body(self.content, self.encoding, self.encoding_source)
 
 
 @dataclass(frozen=True)
@@ -23,7 +53,12 @@ class Candidate:
 
 @dataclass
 class Page:
-    """A fetched response whose body is HTML, decoded to text."""
+    """A fetched response whose body is HTML.
+
+    It keeps the bytes only; ``html`` decodes them when asked. A batch in flight would
+    otherwise hold every page twice, and the text (two or four bytes a character for Arabic)
+    is the larger copy. Extraction decodes in the worker that needs the text.
+    """
 
     url: str  # the candidate URL that was asked for
     final_url: str  # after redirects
@@ -31,11 +66,19 @@ class Page:
     status: int
     headers: dict[str, str]
     content: bytes  # the body after Content-Encoding was undone (what the server meant)
-    html: str  # the body decoded to text
-    encoding: str  # the charset the text was decoded with
+    encoding: str  # the charset the text is decoded with
     encoding_source: str  # "http" | "meta" | "bom" | "detected" | "fallback"
     fetched_at: datetime
     candidate: Candidate | None = None
+
+    @property
+    def encoded(self) -> Encoded:
+        return Encoded(self.content, self.encoding, self.encoding_source)
+
+    @property
+    def html(self) -> str:
+        """The body decoded to text."""
+        return self.encoded.text()
 
 
 @dataclass(frozen=True)

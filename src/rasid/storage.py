@@ -41,6 +41,7 @@ import re
 import shutil
 import time
 import uuid
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -561,9 +562,35 @@ def _page_metadata(page: Page) -> dict[str, Any]:
     }
 
 
+# warcio compresses at zlib level 9: 3.8 ms for a typical page here, against 1.05 ms at level 3
+# for 12 % more bytes (measured on 800 real news pages). Raw pages are read rarely (reprocess);
+# the CPU is spent on every page of every run.
+WARC_GZIP_LEVEL = 3
+
+
+class _GzipMembers:
+    """A file-like sink that gzips each WARC record as its own member, as .warc.gz readers
+    expect (warcio flushes its output once at the end of every record)."""
+
+    def __init__(self, level: int = WARC_GZIP_LEVEL) -> None:
+        self.buffer = io.BytesIO()
+        self._level = level
+        self._member: Any = None
+
+    def write(self, data: bytes) -> None:
+        if self._member is None:
+            self._member = zlib.compressobj(self._level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        self.buffer.write(self._member.compress(data))
+
+    def flush(self) -> None:
+        if self._member is not None:
+            self.buffer.write(self._member.flush())
+            self._member = None
+
+
 def _warc(source_id: str, pages: list[Page]) -> bytes:
-    buffer = io.BytesIO()
-    writer = WARCWriter(buffer, gzip=True, warc_version="1.1")
+    sink = _GzipMembers()
+    writer = WARCWriter(sink, gzip=False, warc_version="1.1")
     writer.write_record(
         writer.create_warcinfo_record(
             f"{source_id}.warc.gz", {"software": f"rasid/{__version__}", "isPartOf": source_id}
@@ -595,7 +622,8 @@ def _warc(source_id: str, pages: list[Page]) -> bytes:
                 },
             )
         )
-    return buffer.getvalue()
+    sink.flush()
+    return sink.buffer.getvalue()
 
 
 def _candidate(data: dict[str, Any] | None, source_id: str) -> Candidate | None:

@@ -294,6 +294,10 @@ _ANY_LATIN1_WORD = re.compile(r"[^\W\d_]*[\u00c0-\u00ff][^\W\d_]*")
 # Scripts and styles hold character tables ("àáâäçèéêë") that prove nothing about the text.
 _CODE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
 _MIN_LATIN1_WORDS = 10
+# Cheap stand-ins for the two patterns above: every sign starts with one of these leads, and
+# every whole latin-1 word holds a pair of À-ÿ letters.
+_UTF8_LEAD = "\u00d8\u00d9\u00da\u00db"
+_LATIN1_PAIR = re.compile("[\u00c0-\u00ff][\u00c0-\u00ff]")  # faster than {2} here
 _MIN_SIGNS = 3
 
 
@@ -304,6 +308,11 @@ def _as_bytes(run: str) -> bytes:
 def _misreading(text: str) -> str | None:
     """Which wrong decoding the text shows: "utf-8" or "cp1256" read as latin-1, or None."""
     if text.isascii():
+        return None
+    # Necessary conditions, checked on the whole text first: taking the scripts out only
+    # removes matches, and most pages (correct Arabic, European languages) stop here.
+    if (sum(map(text.count, _UTF8_LEAD)) < _MIN_SIGNS
+            and len(_LATIN1_PAIR.findall(text)) < _MIN_LATIN1_WORDS):
         return None
     visible = _CODE.sub(" ", text)
     if len(_UTF8_ARABIC.findall(visible)) >= _MIN_SIGNS:

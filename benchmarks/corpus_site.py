@@ -35,11 +35,19 @@ class CorpusPage:
 
 
 def load_corpus(root: Path = CORPUS) -> list[CorpusPage]:
-    """Every page of the corpus, in a fixed order (so two runs serve the same page at a URL)."""
+    """Every page of the corpus, in a fixed order (so two runs serve the same page at a URL).
+
+    The shared corpus's two sets, or else any folder of saved pages: every ``*.html``,
+    ``*.htm`` and ``*.html.gz`` under ``root``.
+    """
     pages = [CorpusPage(p.name, p.read_bytes(), False)
              for p in sorted((root / "trafilatura-eval" / "html").glob("*.html"))]
     pages += [CorpusPage(p.name, p.read_bytes(), True)
               for p in sorted((root / "zyte" / "html").glob("*.html.gz"))]
+    if not pages:
+        found = sorted(p for p in root.rglob("*") if p.is_file()
+                       and p.name.lower().endswith((".html", ".htm", ".html.gz")))
+        pages = [CorpusPage(p.name, p.read_bytes(), p.name.lower().endswith(".gz")) for p in found]
     if not pages:
         raise SystemExit(f"no pages under {root}: set RASID_BENCH_CORPUS to the corpus folder")
     return pages

@@ -1,6 +1,6 @@
 """End-to-end throughput: `rasid run` over N real pages against a plain sequential trafilatura loop.
 
-    python benchmarks/end_to_end.py [--pages 3000] [--repeat 1] [--workdir DIR]
+    python benchmarks/end_to_end.py [--pages 3000] [--repeat 1] [--prefect-server] [--workdir DIR]
 
 The corpus pages (../shared/corpus, or RASID_BENCH_CORPUS) are served on loopback as four hosts,
 each with a sitemap; the sources have no politeness delay. `rasid run` does everything a real
@@ -11,12 +11,18 @@ metadata (its defaults otherwise) on the same pages, already in memory. Both run
 invocation, one after the other; with --repeat they alternate. CPU time per page (all of
 rasid's processes: the command, its extraction workers, the Prefect server) is printed too: on
 a shared machine it moves less than the wall-clock figures do.
+
+By default `rasid run` starts Prefect's temporary local server, as on a laptop. With
+--prefect-server it reports to one running `prefect server start` on the same machine instead,
+as scheduled deployments do (that server's CPU is then not in rasid's CPU figures, but it
+shares the same cores).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from contextlib import nullcontext
 
 import trafilatura
 
@@ -39,16 +45,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--prefect-server", action="store_true",
+                        help="run against a running Prefect server, as deployments do")
     parser.add_argument("--workdir", help="where lakes and the Prefect home go (default: a temp dir)")
     args = parser.parse_args()
 
     bench = Bench(args.workdir)
-    n = args.pages
-    print(f"corpus: {len(bench.corpus)} pages, served as {n} URLs on {len(bench.hosts)} hosts")
+    with bench.prefect_server() if args.prefect_server else nullcontext():
+        compare(bench, args.pages, args.repeat)
+
+
+def compare(bench: Bench, n: int, repeat: int) -> None:
+    print(f"corpus: {len(bench.corpus)} pages, served as {n} URLs on {len(bench.hosts)} hosts; "
+          "Prefect: " + (f"the server at {bench.prefect_api}" if bench.prefect_api
+                         else "a temporary local server per run"))
     bench.warm_up()
     print(f"{'round':>5}  {'plain s':>7} {'p/s':>5}  {'rasid s':>7} {'p/s':>5}  {'ratio':>5}  "
           f"{'CPU ms/page plain rasid':>23}  {'peak RSS':>9}  stored/quarantined/failed  load")
-    for round_ in range(1, args.repeat + 1):
+    for round_ in range(1, repeat + 1):
         load = machine_note()
         with CorpusSite(bench.corpus, n) as site:
             plain, plain_cpu = plain_loop(site)

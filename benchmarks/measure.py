@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,25 +132,59 @@ def _role(process: psutil.Process, root: psutil.Process) -> str:
 
 
 class Bench:
-    """A working folder with its own Prefect home, and `rasid run` against a corpus site."""
+    """A working folder with its own Prefect home, and `rasid run` against a corpus site.
+
+    By default each run starts Prefect's temporary local server, as `rasid run` does on a
+    laptop; ``prefect_api`` points the runs at a running Prefect server instead, as scheduled
+    deployments run (see ``prefect_server``)."""
 
     def __init__(self, workdir: str | None = None) -> None:
         self.root = Path(workdir or tempfile.mkdtemp(prefix="rasid-bench-"))
         self.root.mkdir(parents=True, exist_ok=True)
         self.corpus = load_corpus()
         self.hosts = HOSTS
+        self.prefect_api: str | None = None
         self._runs = 0
 
-    def env(self, site: CorpusSite) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update({
-            # Its own Prefect database, so other users' runs on the machine do not share it.
-            "PREFECT_HOME": str(self.root / "prefect-home"),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "RASID_ALLOW_PRIVATE_HOSTS": site.allowlist(),
-        })
-        env.pop("PREFECT_API_URL", None)
+    def base_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+        # Its own Prefect database, so other users' runs on the machine do not share it.
+        env.update({"PREFECT_HOME": str(self.root / "prefect-home"),
+                    "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
         return env
+
+    def env(self, site: CorpusSite) -> dict[str, str]:
+        env = self.base_env()
+        env["RASID_ALLOW_PRIVATE_HOSTS"] = site.allowlist()
+        if self.prefect_api:
+            env["PREFECT_API_URL"] = self.prefect_api
+        return env
+
+    @contextmanager
+    def prefect_server(self) -> Iterator[str]:
+        """A `prefect server start` on loopback for the runs to report to."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        url = f"http://127.0.0.1:{port}/api"
+        env = self.base_env() | {"PREFECT_SERVER_UI_ENABLED": "false"}
+        prefect = Path(sys.executable).with_name("prefect")
+        with (self.root / "prefect-server.log").open("wb") as log:
+            server = subprocess.Popen([str(prefect), "server", "start", "--host", "127.0.0.1",
+                                       "--port", str(port)], env=env, stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 180
+            while not _healthy(url):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the Prefect server did not start: see {log.name}")
+                time.sleep(0.5)
+            self.prefect_api = url
+            yield url
+        finally:
+            self.prefect_api = None
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=60)
 
     def rasid_run(self, site: CorpusSite, lake: Path) -> Measured:
         self._runs += 1
@@ -165,6 +204,14 @@ class Bench:
 
     def cleanup(self, lake: Path) -> None:
         shutil.rmtree(lake, ignore_errors=True)
+
+
+def _healthy(api: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api}/health", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
 
 
 def mib(n: int) -> str:

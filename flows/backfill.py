@@ -21,7 +21,7 @@ from rasid.config import ConfigError
 @flow(name="backfill", log_prints=False, task_runner=runners.task_runner())
 def backfill(
     start: date, end: date, sources_file: str = "sources.yaml", lake: str = "./lake",
-    batch_size: int = 200, shared_host_limits: bool = False,
+    batch_size: int = 500, shared_host_limits: bool = False,
 ) -> dict[str, Any]:
     """Articles published from ``start`` to ``end`` (inclusive, in each source's timezone)."""
     if end < start:

@@ -125,7 +125,7 @@ def _progress_artifact(total: int) -> Iterator[Any]:
 
 @flow(name="collect", log_prints=False, task_runner=runners.task_runner())
 def collect(
-    sources_file: str = "sources.yaml", lake: str = "./lake", batch_size: int = 200,
+    sources_file: str = "sources.yaml", lake: str = "./lake", batch_size: int = 500,
     shared_host_limits: bool = False,
 ) -> dict[str, Any]:
     """One collection run over every enabled source in ``sources_file`` into ``lake``.

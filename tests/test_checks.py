@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from rasid import checks
 
@@ -67,3 +68,39 @@ def test_per_source_threshold_applies_row_by_row() -> None:
 def test_validation_result_is_json_for_data_docs() -> None:
     outcome = checks.validate(frame(duplicate_of=[None, "a", None]))
     json.dumps(outcome.validation)
+
+
+def test_data_docs_are_built_again_only_for_new_validation_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rasid import report
+    from rasid.storage import open_lake
+
+    lake = open_lake(str(tmp_path))
+
+    def committed(run: str, day: int, validated: bool) -> dict:
+        files = {}
+        if validated:
+            key = f"reports/validations/{run}/part-0000.json"
+            files["validations"] = [lake.write_bytes(key, json.dumps(checks.validate(frame()).validation).encode())]
+        return {"run_id": run, "started_at": f"2026-11-{day:02d}T08:00:00+00:00", "files": files}
+
+    def publish(runs: list) -> tuple[dict, dict]:
+        site, pages = report._data_docs(lake, runs, reuse=True)
+        for path, data in site.items():
+            lake.write_bytes(f"reports/data-docs/{path}", data)
+        return site, pages
+
+    first = committed("run-1", 1, validated=True)
+    site, pages = publish([first])
+    assert site and pages["run-1"]
+
+    def no_gx(*args: object) -> None:
+        raise AssertionError("Data Docs were built again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(checks, "build_data_docs", no_gx)
+        # A run that found nothing new validated nothing: the docs in the lake still stand.
+        assert publish([first, committed("run-2", 2, validated=False)]) == ({}, pages)
+    site, more = publish([first, committed("run-3", 3, validated=True)])
+    assert site and set(more) == {"run-1", "run-3"}

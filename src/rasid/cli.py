@@ -8,6 +8,7 @@ and exit with status 2 — never a traceback.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import logging
 import os
@@ -289,7 +290,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_ARENAS = "2"
+
+
+def _fewer_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas at two, here and in the processes a run starts.
+
+    glibc gives each thread that allocates its own arena, up to eight per core; the fetch
+    threads allocate page bodies, and every arena keeps freed memory for reuse. With two, a
+    10,000-page run's peak memory is about a tenth lower (benchmarks/memory.py) for no
+    measurable loss of speed. A no-op where the C library is not glibc.
+    """
+    os.environ.setdefault("MALLOC_ARENA_MAX", _ARENAS)  # the Prefect server, the workers
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_ARENA_MAX, int(os.environ["MALLOC_ARENA_MAX"]))
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
+_M_ARENA_MAX = -8  # from glibc's malloc.h
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _fewer_malloc_arenas()  # before any thread starts
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "extract" and not (args.paths or args.manifest):

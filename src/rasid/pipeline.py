@@ -118,18 +118,29 @@ def published_within(
     return kept
 
 
-def interleave(per_source: list[list[Candidate]], batch_size: int) -> Iterator[list[Candidate]]:
-    """Batches that mix sources round-robin, so each batch fetches many hosts at once."""
+FIRST_BATCH = 100
+
+
+def interleave(per_source: list[list[Candidate]], batch_size: int,
+               first: int = FIRST_BATCH) -> Iterator[list[Candidate]]:
+    """Batches that mix sources round-robin, so each batch fetches many hosts at once.
+
+    The first batch holds ``first`` candidates and each next one twice as many, up to
+    ``batch_size``: extraction starts as soon as a few pages are in, while later batches are
+    large enough that each batch's fixed costs (a validation, task runs, files) stay small.
+    """
     queues = [list(reversed(c)) for c in per_source if c]
+    size = max(1, min(first, batch_size))
     batch: list[Candidate] = []
     while queues:
         for queue in list(queues):
             batch.append(queue.pop())
             if not queue:
                 queues.remove(queue)
-            if len(batch) >= batch_size:
+            if len(batch) >= size:
                 yield batch
                 batch = []
+                size = min(2 * size, batch_size)
     if batch:
         yield batch
 

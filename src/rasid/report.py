@@ -778,13 +778,15 @@ def link(lake: Lake, key: str) -> str:
 
 
 def build(
-    lake: Lake, run_id: str | None = None, *, runs_beside: bool = True
+    lake: Lake, run_id: str | None = None, *, runs_beside: bool = True, in_lake: bool = False
 ) -> tuple[Facts, dict[str, bytes]]:
     """The report's files, keyed by their path under ``reports/``: the run's page, the latest
-    page (when the run is the latest) and the Data Docs of the runs it covers."""
+    page (when the run is the latest) and the Data Docs of the runs it covers. ``in_lake``:
+    the files go to the lake's reports/, where Data Docs built from the same results already
+    are need not be built again (and are left out)."""
     manifests = lake.collection_runs()
     facts = gather(lake, run_id, manifests)
-    site, pages = _data_docs(lake, facts.runs)
+    site, pages = _data_docs(lake, facts.runs, reuse=in_lake)
     out = {f"{DATA_DOCS}/{path}": data for path, data in site.items()}
     run = facts.run["run_id"]
     out[f"{run}/index.html"] = render_html(facts, Links("../", runs_beside, pages)).encode()
@@ -795,11 +797,12 @@ def build(
 
 def publish(lake: Lake, run_id: str | None = None) -> Published:
     """Write the report on ``run_id`` (default: the latest run) and its Data Docs to the lake."""
-    facts, out = build(lake, run_id)
+    facts, out = build(lake, run_id, in_lake=True)
     for path, data in out.items():
         lake.write_bytes(f"{REPORTS}/{path}", data)
     key = report_key(facts.run["run_id"])
-    docs = f"{REPORTS}/{DATA_DOCS}/index.html" if f"{DATA_DOCS}/index.html" in out else None
+    documented = any(m.get("files", {}).get("validations") for m in facts.runs)
+    docs = f"{REPORTS}/{DATA_DOCS}/index.html" if documented else None
     return Published(
         key, markdown_summary(facts, link(lake, key), link(lake, docs) if docs else None)
     )
@@ -816,23 +819,45 @@ def write_directory(lake: Lake, folder: Path) -> Path:
     return folder / "index.html"
 
 
+# Which validation results the Data Docs in the lake were built from, and their pages per run.
+DOCS_INDEX = "rasid-docs-index.json"
+
+
 def _data_docs(
-    lake: Lake, runs: list[dict[str, Any]]
+    lake: Lake, runs: list[dict[str, Any]], reuse: bool = False
 ) -> tuple[dict[str, bytes], dict[str, list[str]]]:
-    """GX Data Docs for the runs' committed validation results: (files, pages per run)."""
-    stored = [
-        checks.StoredValidation(
-            m["run_id"], _started(m), PurePosixPath(key).stem, json.loads(lake.read_bytes(key))
-        )
-        for m in runs
-        for key in m.get("files", {}).get("validations", [])
-    ]
-    if not stored:
+    """GX Data Docs for the runs' committed validation results: (files, pages per run).
+
+    ``reuse``: docs the lake holds, built from exactly these results, are not built again (no
+    files): a run that found nothing new validated nothing, and must not pay seconds of GX
+    for its report.
+    """
+    keys = [(m["run_id"], key) for m in runs for key in m.get("files", {}).get("validations", [])]
+    if not keys:
         return {}, {}
+    built = _built_docs(lake) if reuse else None
+    if built is not None and built.get("validations") == [list(k) for k in keys]:
+        return {}, built["pages"]
+    started = {m["run_id"]: _started(m) for m in runs}
+    stored = [
+        checks.StoredValidation(run, started[run], PurePosixPath(key).stem,
+                                json.loads(lake.read_bytes(key)))
+        for run, key in keys
+    ]
     with tempfile.TemporaryDirectory(prefix="rasid-docs-") as tmp:
         site = Path(tmp)
         pages = checks.build_data_docs(stored, site)
         out = {
             p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()
         }
+    index = {"validations": [list(k) for k in keys], "pages": pages}
+    out[DOCS_INDEX] = json.dumps(index, ensure_ascii=False, indent=1).encode()
     return out, pages
+
+
+def _built_docs(lake: Lake) -> dict[str, Any] | None:
+    try:
+        found = json.loads(lake.read_bytes(f"{REPORTS}/{DATA_DOCS}/{DOCS_INDEX}"))
+    except (FileNotFoundError, KeyError, ValueError):
+        return None
+    return found if isinstance(found, dict) and isinstance(found.get("pages"), dict) else None

@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from contextlib import nullcontext
 
 import trafilatura
 
 from corpus_site import CorpusSite
-from measure import Bench, machine_note, mib
+from measure import Bench, add_arguments, bench_for, machine_note, mib
 
 
 def plain_loop(site: CorpusSite) -> tuple[float, float]:
@@ -45,20 +44,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--prefect-server", action="store_true",
-                        help="run against a running Prefect server, as deployments do")
-    parser.add_argument("--workdir", help="where lakes and the Prefect home go (default: a temp dir)")
+    add_arguments(parser)
     args = parser.parse_args()
-
-    bench = Bench(args.workdir)
-    with bench.prefect_server() if args.prefect_server else nullcontext():
+    with bench_for(args) as bench:
         compare(bench, args.pages, args.repeat)
 
 
 def compare(bench: Bench, n: int, repeat: int) -> None:
-    print(f"corpus: {len(bench.corpus)} pages, served as {n} URLs on {len(bench.hosts)} hosts; "
-          "Prefect: " + (f"the server at {bench.prefect_api}" if bench.prefect_api
-                         else "a temporary local server per run"))
+    print(f"corpus: {len(bench.corpus)} pages, served as {n} URLs on {len(bench.hosts)} hosts")
     bench.warm_up()
     print(f"{'round':>5}  {'plain s':>7} {'p/s':>5}  {'rasid s':>7} {'p/s':>5}  {'ratio':>5}  "
           f"{'CPU ms/page plain rasid':>23}  {'peak RSS':>9}  stored/quarantined/failed  load")

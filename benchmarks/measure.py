@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +130,23 @@ def _role(process: psutil.Process, root: psutil.Process) -> str:
     if "prefect" in line and ("uvicorn" in line or "server" in line):
         return "prefect server"
     return "workers" if "multiprocessing" in line else "other"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every run benchmark takes."""
+    parser.add_argument("--prefect-server", action="store_true",
+                        help="run against a running Prefect server, as deployments do")
+    parser.add_argument("--workdir", help="where lakes and the Prefect home go (default: a temp dir)")
+
+
+@contextmanager
+def bench_for(args: argparse.Namespace) -> Iterator[Bench]:
+    """The Bench the options ask for, with its Prefect server running if they ask for one."""
+    bench = Bench(args.workdir)
+    with bench.prefect_server() if args.prefect_server else nullcontext():
+        print("Prefect: " + (f"the server at {bench.prefect_api}" if bench.prefect_api
+                             else "a temporary local server per run"), flush=True)
+        yield bench
 
 
 class Bench:

@@ -14,28 +14,21 @@ report to one running `prefect server start`, as scheduled deployments do.
 from __future__ import annotations
 
 import argparse
-from contextlib import nullcontext
 
 from corpus_site import CorpusSite
-from measure import Bench, machine_note
+from measure import Bench, add_arguments, bench_for, machine_note
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=3000)
-    parser.add_argument("--prefect-server", action="store_true",
-                        help="run against a running Prefect server, as deployments do")
-    parser.add_argument("--workdir", help="where the lake and the Prefect home go (default: a temp dir)")
+    add_arguments(parser)
     args = parser.parse_args()
-
-    bench = Bench(args.workdir)
-    with bench.prefect_server() if args.prefect_server else nullcontext():
+    with bench_for(args) as bench:
         measure(bench, args.pages)
 
 
 def measure(bench: Bench, pages: int) -> None:
-    print("Prefect: " + (f"the server at {bench.prefect_api}" if bench.prefect_api
-                         else "a temporary local server per run"))
     bench.warm_up()
     lake = bench.root / "lake-rerun"
     bench.cleanup(lake)

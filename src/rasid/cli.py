@@ -290,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_ARENAS = "2"
+_M_ARENA_MAX = -8  # from glibc's malloc.h
 
 
 def _fewer_malloc_arenas() -> None:
@@ -301,15 +301,12 @@ def _fewer_malloc_arenas() -> None:
     10,000-page run's peak memory is about a tenth lower (benchmarks/memory.py) for no
     measurable loss of speed. A no-op where the C library is not glibc.
     """
-    os.environ.setdefault("MALLOC_ARENA_MAX", _ARENAS)  # the Prefect server, the workers
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")  # the Prefect server, the workers
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(_M_ARENA_MAX, int(os.environ["MALLOC_ARENA_MAX"]))
     except (OSError, AttributeError, ValueError):
         pass
-
-
-_M_ARENA_MAX = -8  # from glibc's malloc.h
 
 
 def main(argv: Sequence[str] | None = None) -> int:

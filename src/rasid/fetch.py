@@ -41,7 +41,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from rasid import USER_AGENT
 from rasid.config import Settings, Source
-from rasid.models import BOMS, Candidate, FetchFailure, Page
+from rasid.models import BOMS, Candidate, FetchFailure, Page, decode_body
 from rasid.netguard import AddressGuard, BlockedAddress
 
 log = logging.getLogger(__name__)
@@ -238,7 +238,7 @@ def decode_html(content: bytes, content_type: str | None) -> tuple[str, str, str
     """
     for bom, encoding in _BOMS:
         if content.startswith(bom):
-            return content[len(bom) :].decode(encoding, "replace"), encoding, "bom"
+            return decode_body(content, encoding, "bom"), encoding, "bom"
     http = _header_charset(content_type)
     meta = _meta_charset(content)
     if http in _DEFAULT_CHARSETS and meta not in (None, http):

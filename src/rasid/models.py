@@ -23,7 +23,8 @@ BOMS = {
 
 def decode_body(content: bytes, encoding: str, encoding_source: str) -> str:
     """The text of a body whose charset is known (see rasid.fetch.decode_html, which finds it)."""
-    if encoding_source == "bom" and content.startswith(bom := BOMS.get(encoding, b"\xff" * 8)):
+    bom = BOMS.get(encoding) if encoding_source == "bom" else None
+    if bom and content.startswith(bom):
         content = content[len(bom):]
     return content.decode(encoding, "replace")
 

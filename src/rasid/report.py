@@ -801,8 +801,7 @@ def publish(lake: Lake, run_id: str | None = None) -> Published:
     for path, data in out.items():
         lake.write_bytes(f"{REPORTS}/{path}", data)
     key = report_key(facts.run["run_id"])
-    documented = any(m.get("files", {}).get("validations") for m in facts.runs)
-    docs = f"{REPORTS}/{DATA_DOCS}/index.html" if documented else None
+    docs = f"{REPORTS}/{DATA_DOCS}/index.html" if _validations(facts.runs) else None
     return Published(
         key, markdown_summary(facts, link(lake, key), link(lake, docs) if docs else None)
     )
@@ -832,11 +831,11 @@ def _data_docs(
     files): a run that found nothing new validated nothing, and must not pay seconds of GX
     for its report.
     """
-    keys = [(m["run_id"], key) for m in runs for key in m.get("files", {}).get("validations", [])]
+    keys = _validations(runs)
     if not keys:
         return {}, {}
     built = _built_docs(lake) if reuse else None
-    if built is not None and built.get("validations") == [list(k) for k in keys]:
+    if built is not None and built.get("validations") == keys:
         return {}, built["pages"]
     started = {m["run_id"]: _started(m) for m in runs}
     stored = [
@@ -850,9 +849,14 @@ def _data_docs(
         out = {
             p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()
         }
-    index = {"validations": [list(k) for k in keys], "pages": pages}
+    index = {"validations": keys, "pages": pages}
     out[DOCS_INDEX] = json.dumps(index, ensure_ascii=False, indent=1).encode()
     return out, pages
+
+
+def _validations(runs: list[dict[str, Any]]) -> list[list[str]]:
+    """[run id, key] of every stored validation result of the runs, in order (as JSON has it)."""
+    return [[m["run_id"], key] for m in runs for key in m.get("files", {}).get("validations", [])]
 
 
 def _built_docs(lake: Lake) -> dict[str, Any] | None:

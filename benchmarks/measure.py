@@ -127,7 +127,7 @@ def _role(process: psutil.Process, root: psutil.Process) -> str:
     if process.pid == root.pid:
         return "command"
     line = " ".join(process.cmdline())
-    if "prefect" in line and ("uvicorn" in line or "server" in line):
+    if ("prefect" in line and ("uvicorn" in line or "server" in line)) or "local_api:app" in line:
         return "prefect server"
     return "workers" if "multiprocessing" in line else "other"
 

@@ -11,9 +11,19 @@ def queue(source: str, n: int) -> list[Candidate]:
             for i in range(n)]
 
 
-def test_batches_grow_from_a_small_first_one_to_the_batch_size() -> None:
+def test_batches_grow_from_a_small_first_one_to_the_batch_size_and_shrink_at_the_end() -> None:
+    batches = list(interleave([queue("a", 2000), queue("b", 1000)], 500, first=100))
+    assert [len(b) for b in batches] == [100, 200, 400, 500, 500, 500, 400, 200, 100, 100]
+
+
+def test_towards_the_end_each_batch_takes_half_of_what_is_left() -> None:
     batches = list(interleave([queue("a", 700), queue("b", 300)], 400, first=100))
-    assert [len(b) for b in batches] == [100, 200, 400, 300]
+    assert [len(b) for b in batches] == [100, 200, 350, 175, 100, 75]
+
+
+def test_a_run_smaller_than_two_first_batches_still_starts_small() -> None:
+    assert [len(b) for b in interleave([queue("a", 300)], 500, first=100)] == [100, 100, 100]
+    assert [len(b) for b in interleave([queue("a", 50)], 500, first=100)] == [50]
 
 
 def test_every_candidate_lands_in_exactly_one_batch_sources_mixed() -> None:

@@ -120,6 +120,13 @@ def _add_suite(context: Any, name: str) -> Any:
     return context.suites.add(suite)
 
 
+def warm_up(name: str = SUITE_NAME) -> None:
+    """Import GX and set the suite up now, ahead of the first batch: seconds of work a command
+    can do while it waits for something else (Prefect's API server to boot)."""
+    with _lock:  # the first batch waits for this rather than setting up a second context
+        _validation(name)
+
+
 @cache
 def _validation(name: str) -> Any:
     # Set up once per process, on first use.

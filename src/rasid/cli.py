@@ -8,12 +8,15 @@ and exit with status 2 — never a traceback.
 from __future__ import annotations
 
 import argparse
+import atexit
 import ctypes
+import gc
 import json
 import logging
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,23 +41,56 @@ def _quiet_prefect(verbose: bool) -> None:
 
 
 def _run_collect(sources_file: str, lake: str, verbose: bool) -> dict[str, Any]:
-    from rasid import config, progress, storage
+    from rasid import checks, config, progress, storage
 
     config.load_sources(sources_file)  # fail fast, before Prefect starts
     config.load_settings()
-    storage.open_lake(lake)  # a missing bucket or unwritable path fails here, clearly
-    progress.install(progress.for_stream(sys.stderr))
     _quiet_prefect(verbose)
-    from rasid_flows.collect import collect
+    from rasid_flows.local_api import local_api
 
-    if not verbose:
-        # A failed run's traceback would come from Prefect's run loggers; the command says
-        # what failed in one line instead (see main).
-        for name in ("prefect.flow_runs", "prefect.task_runs"):
-            logging.getLogger(name).setLevel(logging.CRITICAL)
-    result: dict[str, Any] = collect(sources_file=sources_file, lake=lake)
-    progress.current().close()
+    # Prefect's API server (unless PREFECT_API_URL names one) boots while this process imports.
+    gc.disable()  # until the flow starts: see _keep_start_up_objects
+    try:
+        with local_api() as api:
+            storage.open_lake(lake)  # a missing bucket or unwritable path fails here, clearly
+            progress.install(progress.for_stream(sys.stderr))
+            from rasid_flows.collect import collect
+
+            if not verbose:
+                # A failed run's traceback would come from Prefect's run loggers; the command
+                # says what failed in one line instead (see main).
+                for name in ("prefect.flow_runs", "prefect.task_runs"):
+                    logging.getLogger(name).setLevel(logging.CRITICAL)
+            if api:
+                # The server needs a few more seconds on the other core; set the checks up on
+                # this one meanwhile (a run that finds something new needs them, at once).
+                threading.Thread(target=checks.warm_up, name="rasid-warm-up", daemon=True).start()
+                api.wait_ready()
+            _keep_start_up_objects()
+            result: dict[str, Any] = collect(sources_file=sources_file, lake=lake)
+            progress.current().close()
+    finally:
+        gc.enable()
     return result
+
+
+def _keep_start_up_objects() -> None:
+    """Exempt what start-up made from the cyclic garbage collector, and turn it back on.
+
+    Start-up is imports (Prefect, pyarrow, pandas, trafilatura, GX): hundreds of thousands of
+    objects that live until the process ends. Left to the collector, they set off full
+    collections while they are made and are walked again by every later one — about a second
+    of a short run's start. Frozen, they are never walked.
+    """
+    gc.freeze()
+    gc.enable()
+
+
+def _skip_collection_at_exit() -> None:
+    # At exit the interpreter walks every object still alive in one last full collection —
+    # over a second after a run of a few hundred pages — only for the process to end. Frozen
+    # objects are not walked; finalisers and buffered files are unaffected.
+    gc.freeze()
 
 
 def _print_summary(result: dict[str, Any], lake: str) -> None:
@@ -311,6 +347,8 @@ def _fewer_malloc_arenas() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _fewer_malloc_arenas()  # before any thread starts
+    atexit.unregister(_skip_collection_at_exit)  # once, however often main is called
+    atexit.register(_skip_collection_at_exit)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "extract" and not (args.paths or args.manifest):

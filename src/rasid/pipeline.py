@@ -126,21 +126,32 @@ def interleave(per_source: list[list[Candidate]], batch_size: int,
     """Batches that mix sources round-robin, so each batch fetches many hosts at once.
 
     The first batch holds ``first`` candidates and each next one twice as many, up to
-    ``batch_size``: extraction starts as soon as a few pages are in, while later batches are
-    large enough that each batch's fixed costs (a validation, task runs, files) stay small.
+    ``batch_size``; towards the end each takes half of what is left, down to ``first``
+    again. Extraction starts as soon as a few pages are in, and the last batch — checked and
+    written while the extraction workers have nothing left to do — is a small one; between,
+    batches are large enough that each batch's fixed costs (a validation, task runs, files)
+    stay small.
     """
     queues = [list(reversed(c)) for c in per_source if c]
-    size = max(1, min(first, batch_size))
+    remaining = sum(len(q) for q in queues)
+    smallest = growing = max(1, min(first, batch_size))
+
+    def next_size() -> int:
+        return min(growing, max(smallest, -(-remaining // 2)))  # -(-a // b): a / b rounded up
+
+    size = next_size()
     batch: list[Candidate] = []
     while queues:
         for queue in list(queues):
             batch.append(queue.pop())
+            remaining -= 1
             if not queue:
                 queues.remove(queue)
             if len(batch) >= size:
                 yield batch
                 batch = []
-                size = min(2 * size, batch_size)
+                growing = min(2 * growing, batch_size)
+                size = next_size()
     if batch:
         yield batch
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from datetime import timezone as fixed_offset
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -436,11 +437,22 @@ def _own_item(element: HtmlElement, anchor: HtmlElement | None) -> bool:
     return scope is None or anchor is None or any(e is anchor for e in scope.iter())
 
 
-def _tokens(element: HtmlElement) -> list[str]:
+def _class_marks(element: HtmlElement) -> tuple[bool, bool]:
+    """(another zone, a dated element) by the element's class and id."""
     names, ident = element.get("class"), element.get("id")
-    if names is None and ident is None:  # most elements: no need to build a string
-        return []
-    return f"{names or ''} {ident or ''}".split()
+    if names is None and ident is None:  # most elements
+        return False, False
+    return _marks(names or "", ident or "")
+
+
+@lru_cache(maxsize=4096)
+def _marks(names: str, ident: str) -> tuple[bool, bool]:
+    # Pages repeat their class names: each distinct one is matched once.
+    tokens = f"{names} {ident}".split()
+    # WordPress marks a never-edited post's time "published updated": still the publication.
+    updated = any(map(_UPDATED.search, tokens)) and not any("publish" in t.lower() for t in tokens)
+    return (updated or any(map(_OTHER_ZONE.search, tokens)),
+            any(map(_DATE_CLASS.search, tokens)))
 
 
 def _other_zone(element: HtmlElement, scoped: bool) -> bool:
@@ -449,12 +461,7 @@ def _other_zone(element: HtmlElement, scoped: bool) -> bool:
         return True
     if (element.get("itemprop") or "").lower() == "datemodified":
         return True
-    tokens = _tokens(element)
-    if not tokens:
-        return False
-    # WordPress marks a never-edited post's time "published updated": still the publication.
-    updated = any(map(_UPDATED.search, tokens)) and not any("publish" in t.lower() for t in tokens)
-    return updated or any(map(_OTHER_ZONE.search, tokens))
+    return _class_marks(element)[0]
 
 
 def _dated_element(element: HtmlElement) -> tuple[str, str, bool] | None:
@@ -470,7 +477,7 @@ def _dated_element(element: HtmlElement) -> tuple[str, str, bool] | None:
         value = element.get("datetime") or element.get("content")
         if value:
             return "attribute", value, declared
-    elif not any(map(_DATE_CLASS.search, _tokens(element))):
+    elif not _class_marks(element)[1]:
         return None
     text = element.text_content().strip()
     return ("element", text, declared) if 0 < len(text) <= _STRUCTURED_TEXT_MAX else None

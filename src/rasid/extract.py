@@ -22,6 +22,7 @@ from lxml.html import HtmlElement
 from trafilatura import metadata
 from trafilatura.utils import load_html
 
+from rasid import byline
 from rasid.dates import find_dates, find_published, is_dateline
 from rasid.models import Encoded, Extracted
 from rasid.text import (
@@ -162,7 +163,7 @@ def _title_and_author(tree: HtmlElement) -> tuple[str | None, str | None]:
     except Exception:  # noqa: BLE001 - malformed JSON-LD must not cost the page
         LOGGER.debug("unreadable JSON-LD metadata", exc_info=True)
     found.title = found.title or metadata.extract_title(tree)
-    found.author = found.author or metadata.extract_author(tree)
+    found.author = found.author or byline.extract_author(tree)  # trafilatura's, faster
     found.clean_and_trim()
     return found.title or None, found.author or None
 

@@ -229,7 +229,10 @@ _WORDS = {
 LATIN_LANGUAGES = ["en", "fr", "de", "es", "it", "pt", "nl", "tr", "id", "ru", "he", "ku"]
 
 
-_LANGUAGE_SAMPLE = 3000  # characters: enough to tell languages apart, cheap on long bodies
+# Characters read: enough to tell languages apart, cheap on long bodies. langid reads every
+# byte in a Python loop; 2,000 answer as 3,000 did on every page of the extraction corpus
+# whose language it is set to tell, in half the time.
+_LANGUAGE_SAMPLE = 2000
 
 
 def detect_language(text: str, html_lang: str | None = None) -> str | None:

@@ -98,8 +98,9 @@ MAX_COPY_RUNS = 3
 ORIGINAL, SHORT_COPY, COPY, SURE_COPY = 0, 1, 2, 3
 
 
-def _shingles(paragraph: str) -> set[tuple[str, ...]]:
-    words = re.sub(r"[^\w\s]", " ", normalize_arabic(paragraph)).split()
+def _shingles(normalized: str) -> set[tuple[str, ...]]:
+    """Of a paragraph already put through normalize_arabic."""
+    words = re.sub(r"[^\w\s]", " ", normalized).split()
     if len(words) < _MIN_NEAR_COPY_WORDS:
         return set()
     return {tuple(words[i:i + _SHINGLE]) for i in range(len(words) - _SHINGLE + 1)}
@@ -116,9 +117,9 @@ def _title_keys(title: str | None) -> set[str]:
     return {key for t in title_variants(title) if len(key := _tight(t)) >= 8}
 
 
-def _halved(paragraph: str) -> str:
-    """The first half of a paragraph that is the same text twice in a row, else as is."""
-    key = _tight(paragraph)
+def _halved(paragraph: str, key: str) -> str:
+    """The first half of a paragraph that is the same text twice in a row, else as is.
+    ``key``: the paragraph's _tight()."""
     half = len(key) // 2
     if len(key) < 2 * MIN_REPEAT_CHARS or len(key) % 2 or key[:half] != key[half:]:
         return paragraph
@@ -148,15 +149,15 @@ def _echo_blocks(keys: list[str]) -> set[int]:
     return echoes
 
 
-def _classify(paragraphs: list[str], keys: list[str], title_keys: set[str]) -> list[int]:
-    """ORIGINAL, SHORT_COPY, COPY or SURE_COPY, per paragraph."""
+def _classify(normalized: list[str], keys: list[str], title_keys: set[str]) -> list[int]:
+    """ORIGINAL, SHORT_COPY, COPY or SURE_COPY, per paragraph (given normalize_arabic'd)."""
     echoes = _echo_blocks(keys)
     # Where each text first appeared; None for the title, whose further copies are repetition.
     first_index: dict[str, int | None] = dict.fromkeys(title_keys)
     seen_text = ""
     seen_shingles: set[tuple[str, ...]] = set()
     kinds = []
-    for index, (paragraph, key) in enumerate(zip(paragraphs, keys, strict=True)):
+    for index, (paragraph, key) in enumerate(zip(normalized, keys, strict=True)):
         if index in echoes:
             kinds.append(SURE_COPY)
             continue
@@ -204,8 +205,14 @@ def remove_repetition(body: str, title: str | None = None) -> tuple[str, float]:
     total = sum(len(p) for p in paragraphs)
     if not total:
         return "", 0.0
-    paragraphs = [_halved(p) for p in paragraphs]
-    kinds = _classify(paragraphs, [_tight(p) for p in paragraphs], title_keys)
+    # Each paragraph is normalised once; only one cut in half is normalised again.
+    normalized = [normalize_arabic(p) for p in paragraphs]
+    keys = [_NOT_ALNUM.sub("", n) for n in normalized]
+    for index, (paragraph, key) in enumerate(zip(paragraphs, keys, strict=True)):
+        if (half := _halved(paragraph, key)) is not paragraph:
+            paragraphs[index], normalized[index] = half, normalize_arabic(half)
+            keys[index] = _NOT_ALNUM.sub("", normalized[index])
+    kinds = _classify(normalized, keys, title_keys)
     kept = [p for p, drop in zip(paragraphs, _repetition(kinds), strict=True) if not drop]
     removed = total - sum(len(p) for p in kept)
     return "\n".join(kept), round(removed / total, 4)

@@ -45,6 +45,7 @@ def _run_collect(sources_file: str, lake: str, verbose: bool) -> dict[str, Any]:
 
     config.load_sources(sources_file)  # fail fast, before Prefect starts
     config.load_settings()
+    storage.open_lake(lake)  # a missing bucket or unwritable path fails here, clearly
     _quiet_prefect(verbose)
     from rasid_flows.local_api import local_api
 
@@ -52,7 +53,6 @@ def _run_collect(sources_file: str, lake: str, verbose: bool) -> dict[str, Any]:
     gc.disable()  # until the flow starts: see _keep_start_up_objects
     try:
         with local_api() as api:
-            storage.open_lake(lake)  # a missing bucket or unwritable path fails here, clearly
             progress.install(progress.for_stream(sys.stderr))
             from rasid_flows.collect import collect
 

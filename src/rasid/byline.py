@@ -7,7 +7,7 @@ name no author, a fifth of what extracting that page costs. Every one of those e
 tests only an element's tag and attributes, so one walk over the elements can test them all
 at once; only a byline that holds a deleted zone is copied and pruned, as trafilatura prunes.
 The answer is trafilatura's own (tests/test_byline.py compares the two on generated pages),
-in about a fifth of the time.
+in about a third of the time (2.2 ms against 6.8 on the corpus pages).
 
 The predicates below restate the expressions of trafilatura 2.x as they are now; when the
 installed trafilatura's expressions differ (checked by fingerprint), or a page holds what

@@ -1,0 +1,29 @@
+"""The collection run as plain steps: select new candidates, build rows, check, write, commit.
+
+The Prefect flows call these in order; a test can call them directly.
+
+- ``state``: what committed runs hold (known ids, body owners, near-duplicate signatures)
+- ``batches``: which candidates to fetch, in batches that mix sources
+- ``rows``: a row per page, checked and split into articles and quarantine
+- ``summary``: the run's counts and manifest; writing and committing a batch
+"""
+
+from rasid.pipeline.batches import FIRST_BATCH, interleave, published_within
+from rasid.pipeline.rows import CheckedBatch, build_row, check_rows, extract_kwargs
+from rasid.pipeline.state import LakeState, load_state, select_new
+from rasid.pipeline.summary import (
+    MANIFEST_FORMAT,
+    RunSummary,
+    SourceStats,
+    commit_run,
+    failure_record,
+    new_run_id,
+    record_of,
+    write_batch,
+)
+
+__all__ = [
+    "FIRST_BATCH", "MANIFEST_FORMAT", "CheckedBatch", "LakeState", "RunSummary", "SourceStats",
+    "build_row", "check_rows", "commit_run", "extract_kwargs", "failure_record", "interleave",
+    "load_state", "new_run_id", "published_within", "record_of", "select_new", "write_batch",
+]

@@ -1,0 +1,62 @@
+"""What committed runs already hold: the basis of incremental runs and duplicate checks.
+
+State comes only from committed manifests, so a run that died before its commit leaves no trace
+a later run would trust.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rasid import neardup
+from rasid.models import Candidate
+from rasid.storage import Lake
+from rasid.urls import url_id
+
+
+@dataclass
+class LakeState:
+    """What committed runs already hold: the basis of incremental runs and duplicate checks."""
+
+    known_ids: set[str] = field(default_factory=set)
+    body_owner: dict[str, str] = field(default_factory=dict)  # body_hash -> earliest article_id
+    near: neardup.Index = field(default_factory=neardup.Index)  # stored articles' signatures
+
+    def remember(self, record: dict[str, Any]) -> None:
+        self.known_ids.add(record["article_id"])
+        body_hash = record.get("body_hash")
+        if record.get("kind") == "article" and body_hash:
+            self.body_owner.setdefault(body_hash, record["article_id"])
+        signature = neardup.decode(record.get("minhash"))
+        if record.get("kind") == "article" and signature is not None:
+            cluster = record.get("near_duplicate_cluster") or record["article_id"]
+            self.near.add(record["article_id"], signature, cluster,
+                          _timestamp(record.get("published_at")))
+
+
+def _timestamp(moment: datetime | str | None) -> float | None:
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.timestamp() if moment else None
+
+
+def load_state(lake: Lake) -> LakeState:
+    # A run killed between its commit and the end of its publish is finished first, so what
+    # the state says is stored is also what readers see.
+    lake.publish_pending()
+    state = LakeState()
+    for manifest in lake.manifests():
+        for record in manifest.get("records", []):
+            state.remember(record)
+        for failure in manifest.get("failures", []):
+            if not failure.get("transient", True):
+                state.known_ids.add(url_id(failure["url"]))
+    return state
+
+
+def select_new(candidates: Iterable[Candidate], state: LakeState) -> list[Candidate]:
+    """Drop URLs a committed run already stored or found permanently broken."""
+    return [c for c in candidates if url_id(c.url) not in state.known_ids]

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import (
@@ -28,17 +27,10 @@ from prefect.concurrency.sync import concurrency, rate_limit
 from prefect.exceptions import ObjectNotFound
 
 from rasid.config import Source
+from rasid.fetch.hosts import host_key
 
 CONCURRENCY_PREFIX = "rasid-host:"
 RATE_PREFIX = "rasid-rate:"
-
-
-def host_of(url: str) -> str:
-    """The host a limit is named after: a leading ``www.`` aside (sites serve both, and feeds
-    lag behind), with an explicit port kept."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").removeprefix("www.")
-    return f"{host}:{parts.port}" if parts.port else host
 
 
 @dataclass(frozen=True)
@@ -77,7 +69,7 @@ class HostLimits:
         found: dict[str, HostLimit] = {}
         for source in sources:
             for url in (source.homepage, *source.feeds, *source.sitemaps, *source.sections):
-                host = host_of(url)
+                host = host_key(url)
                 old = found.get(host)
                 found[host] = HostLimit(
                     host,
@@ -93,7 +85,7 @@ class HostLimits:
         """The fetcher's shared gate. A host no source names (an off-site redirect) keeps only
         the fetcher's own politeness: there is no configured limit to hold."""
         by_host = {h.host: h for h in self.hosts}
-        host = by_host.get(host_of(url))
+        host = by_host.get(host_key(url))
         return _hold(host) if host else nullcontext()
 
 

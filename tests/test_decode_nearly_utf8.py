@@ -1,6 +1,6 @@
 """A UTF-8 page with one cut character stays UTF-8; a windows-1256 page is not mistaken for it."""
 
-from rasid.fetch import decode_html
+from rasid.fetch.decoding import decode_html
 
 ARABIC = "<html><body><p>" + "أعلنت المحافظة عن خطة جديدة لتأهيل المدارس في الريف. " * 20 + "</p></body></html>"
 

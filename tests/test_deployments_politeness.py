@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 import yaml
-from rasid_flows.politeness import HostLimits, host_of
+from rasid_flows.politeness import HostLimits
 
 from rasid.config import ConfigError, Settings, parse_sources
 from rasid.fetch import Fetcher
+from rasid.fetch.hosts import host_key
 from rasid.models import Candidate
 
 
@@ -38,7 +39,7 @@ def test_each_host_gets_the_strictest_terms_of_the_sources_on_it() -> None:
     wanted = {w.name: w for w in news.wanted()}
     assert wanted["rasid-host:news.example"].limit == 2
     assert wanted["rasid-rate:news.example"].slot_decay_per_second == pytest.approx(0.2)
-    assert host_of("https://www.news.example/a/b?c=1") == "news.example"
+    assert host_key("https://www.news.example/a/b?c=1") == "news.example"
 
 
 def test_no_delay_means_no_rate_limit() -> None:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from rasid import dates, text
 from rasid.config import Source
 from rasid.discover import DiscoveryError, discover, extract_links, parse_feed, parse_sitemap
-from rasid.fetch import decode_html
+from rasid.fetch.decoding import decode_html
 from rasid.models import FetchFailure
 from rasid.urls import looks_like_article, normalize_url, same_site, url_id
 

@@ -16,7 +16,7 @@ from rasid import neardup, pipeline
 from rasid.config import Source, load_sources
 from rasid.demo.site import DEMO_HOSTS, DEMO_PORT, PAGES, TRAPS, DemoPage, build_site
 from rasid.extract import extract
-from rasid.fetch import decode_html
+from rasid.fetch.decoding import decode_html
 from rasid.models import Page
 from rasid.storage import open_lake
 from rasid.text import body_hash

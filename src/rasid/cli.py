@@ -151,7 +151,7 @@ def _extract_inputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from rasid.extract import extract
-    from rasid.fetch import decode_html
+    from rasid.fetch.decoding import decode_html
 
     status = 0
     for path, url in _extract_inputs(args):

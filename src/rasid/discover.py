@@ -25,7 +25,7 @@ from defusedxml import DefusedXmlException
 from lxml import etree
 
 from rasid.config import Source
-from rasid.fetch import decode_html
+from rasid.fetch.decoding import decode_html
 from rasid.models import Candidate, FetchFailure
 from rasid.urls import looks_like_article, normalize_url, same_site
 

@@ -15,7 +15,7 @@ Three sets, each scored the way its authors score it:
   flags, language, text stored once) must hold for rasid.
 
 rasid is scored on what the lake stores as the article text, ``body``, extracted from the
-page's bytes exactly as a run does (``fetch.decode_html``, then ``extract.extract``). The
+page's bytes exactly as a run does (``fetch.decoding.decode_html``, then ``extract.extract``). The
 headline is stored in ``title`` and kept out of the body, so a set that counts the headline
 as article text (trafilatura-eval does on a few pages) costs rasid those snippets, and a set
 that does not (zyte) costs plain trafilatura precision. Plain trafilatura runs as the
@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo
 import trafilatura
 
 from rasid.extract import extract, extraction_pool
-from rasid.fetch import decode_html
+from rasid.fetch.decoding import decode_html
 from rasid.models import Extracted
 
 TRAFILATURA_EVAL, ZYTE, GOLDEN = "trafilatura-eval", "zyte", "golden"

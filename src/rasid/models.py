@@ -22,7 +22,7 @@ BOMS = {
 
 
 def decode_body(content: bytes, encoding: str, encoding_source: str) -> str:
-    """The text of a body whose charset is known (see rasid.fetch.decode_html, which finds it)."""
+    """The text of a body whose charset is known (see rasid.fetch.decoding.decode_html, which finds it)."""
     bom = BOMS.get(encoding) if encoding_source == "bom" else None
     if bom and content.startswith(bom):
         content = content[len(bom):]

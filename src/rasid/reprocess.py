@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from rasid import contract, extract
 from rasid.config import ConfigError, Source
-from rasid.fetch import decode_html
+from rasid.fetch.decoding import decode_html
 from rasid.models import Page
 from rasid.pipeline import (
     LakeState,

@@ -1,0 +1,219 @@
+"""Stories: reports of one event across outlets and days, assigned one article at a time.
+
+An article is a vector of stemmed title and lead terms (rasid.enrich.terms), weighted by how
+rare each term is among the open stories (a term every story has tells none apart). It joins
+the open story whose centroid it is most similar to, when
+
+- the story was last seen at most ``window_days`` before the article's day (and the article
+  is not older than the story by more than that), and the similarity reaches ``threshold``,
+  raised by ``day_penalty`` for each day between them: a fire in the same market three days
+  later is more likely another fire;
+- their places agree: when both name Syrian towns or neighbourhoods in the title or the lead,
+  they share one (a neighbourhood counts as its town too), and likewise for governorates.
+  Two fires in two cities are two stories however alike the words.
+
+Otherwise the article opens a story. A syndicated copy (the same near_duplicate_cluster as
+an article already placed) joins that article's story without a vote and does not count as an
+independent source. Articles are taken in (day, article id) order and ties go to the lower
+story id, so the same input and state give the same stories. Each article is compared only
+with stories sharing one of its salient terms (an inverted index over the open stories), and
+stories past the window leave the index: cost grows with articles, not with history.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from rasid.enrich.terms import cosine
+
+TOP_TERMS = 40  # terms a story keeps (its centroid), stored in the stories table
+QUERY_TERMS = 12  # an article's most salient terms, used to find candidate stories
+MIN_SHARED = 2  # candidate stories share at least this many of them
+LOCAL_KINDS = ("city", "neighbourhood")
+
+
+@dataclass(frozen=True)
+class StorySettings:
+    window_days: int = 3
+    threshold: float = 0.22
+    day_penalty: float = 0.06
+    place_bonus: float = 0.08  # a shared town or neighbourhood
+    entity_bonus: float = 0.04  # a shared person or organisation
+
+
+@dataclass(frozen=True)
+class Doc:
+    """An article as story assignment sees it."""
+
+    article_id: str
+    source: str
+    day: date
+    title: str
+    terms: Counter[str]
+    towns: frozenset[str] = frozenset()  # towns and neighbourhoods of the title and lead
+    governorates: frozenset[str] = frozenset()  # theirs and those named
+    entities: frozenset[str] = frozenset()  # people and organisations named
+    cluster: str | None = None  # near_duplicate_cluster
+
+
+@dataclass
+class Story:
+    story_id: str
+    first_seen: date
+    last_seen: date
+    title: str
+    terms: dict[str, float]  # the centroid: sum of member vectors, top TOP_TERMS kept
+    article_count: int = 0
+    sources: set[str] = field(default_factory=set)
+    original_sources: set[str] = field(default_factory=set)  # outlets with a non-copy member
+    towns: set[str] = field(default_factory=set)
+    governorates: set[str] = field(default_factory=set)
+    entities: set[str] = field(default_factory=set)
+    clusters: set[str] = field(default_factory=set)
+
+    @property
+    def independent_sources(self) -> int:
+        return len(self.original_sources)
+
+    def top_terms(self) -> list[tuple[str, float]]:
+        return sorted(self.terms.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TERMS]
+
+
+def _unit(vector: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(v * v for v in vector.values()))
+    return {t: v / norm for t, v in vector.items()} if norm else {}
+
+
+class Assigner:
+    """Open stories and their index; ``assign`` places a batch of articles."""
+
+    def __init__(self, stories: Iterable[Story] = (), settings: StorySettings | None = None):
+        self.settings = settings or StorySettings()
+        self.stories: dict[str, Story] = {}
+        self._postings: dict[str, set[str]] = {}
+        self._by_cluster: dict[str, str] = {}
+        self.changed: set[str] = set()  # stories a batch created or grew
+        for story in stories:
+            self._index(story)
+
+    def _index(self, story: Story) -> None:
+        self.stories[story.story_id] = story
+        for term, _ in story.top_terms():
+            self._postings.setdefault(term, set()).add(story.story_id)
+        for cluster in story.clusters:
+            self._by_cluster.setdefault(cluster, story.story_id)
+
+    def _unindex(self, story: Story) -> None:
+        for term in story.terms:
+            postings = self._postings.get(term)
+            if postings is not None:
+                postings.discard(story.story_id)
+                if not postings:
+                    del self._postings[term]
+
+    def _idf(self, term: str) -> float:
+        frequency = len(self._postings.get(term, ()))
+        return math.log((len(self.stories) + 1) / (frequency + 1)) + 1.0
+
+    def vector(self, doc: Doc) -> dict[str, float]:
+        return _unit({t: (1.0 + math.log(c)) * self._idf(t) for t, c in doc.terms.items()})
+
+    def assign(self, docs: Sequence[Doc]) -> list[str]:
+        """The story id of each doc, in the order given."""
+        out: dict[str, str] = {}
+        for doc in sorted(docs, key=lambda d: (d.day, d.article_id)):
+            self._expire(doc.day)
+            out[doc.article_id] = self._place(doc)
+        return [out[doc.article_id] for doc in docs]
+
+    def _expire(self, today: date) -> None:
+        """Stories past the window stop being candidates (they stay in self.stories only
+        while a batch may still report them as changed)."""
+        limit = 2 * self.settings.window_days
+        for story in [s for s in self.stories.values() if (today - s.last_seen).days > limit]:
+            self._unindex(story)
+            del self.stories[story.story_id]
+            for cluster in story.clusters:
+                if self._by_cluster.get(cluster) == story.story_id:
+                    del self._by_cluster[cluster]
+
+    def _place(self, doc: Doc) -> str:
+        vector = self.vector(doc)
+        copied = self._by_cluster.get(doc.cluster) if doc.cluster else None
+        if copied is not None and copied in self.stories:
+            self._join(self.stories[copied], doc, vector, copy=True)
+            return copied
+        best: tuple[float, str] | None = None
+        for story_id in self._candidates(vector):
+            story = self.stories[story_id]
+            score = self._score(story, doc, vector)
+            if score is not None and (best is None or score > best[0]):
+                best = (score, story_id)
+        if best is None:
+            story = Story(f"st-{doc.article_id}", doc.day, doc.day, doc.title, {})
+            self.stories[story.story_id] = story
+            self._join(story, doc, vector, copy=False)
+            return story.story_id
+        self._join(self.stories[best[1]], doc, vector, copy=False)
+        return best[1]
+
+    def _candidates(self, vector: dict[str, float]) -> list[str]:
+        salient = sorted(vector, key=lambda t: (-vector[t], t))[:QUERY_TERMS]
+        shared = Counter(s for t in salient for s in self._postings.get(t, ()))
+        return sorted(s for s, n in shared.items() if n >= MIN_SHARED)
+
+    def _score(self, story: Story, doc: Doc, vector: dict[str, float]) -> float | None:
+        """The similarity of doc to story, net of the day penalty; None when they cannot be
+        one event (too far apart in time, or in different places)."""
+        s = self.settings
+        gap = max((doc.day - story.last_seen).days, (story.first_seen - doc.day).days, 0)
+        if gap > s.window_days or not _places_agree(story, doc):
+            return None
+        score = cosine(vector, _unit(story.terms))
+        score += s.place_bonus * bool(story.towns & doc.towns)
+        score += s.entity_bonus * bool(story.entities & doc.entities)
+        score -= s.day_penalty * gap
+        return score if score >= s.threshold else None
+
+    def _join(self, story: Story, doc: Doc, vector: dict[str, float], *, copy: bool) -> None:
+        self._unindex(story)
+        for term, weight in vector.items():
+            story.terms[term] = story.terms.get(term, 0.0) + weight
+        story.terms = dict(story.top_terms())
+        story.first_seen = min(story.first_seen, doc.day)
+        story.last_seen = max(story.last_seen, doc.day)
+        story.article_count += 1
+        story.sources.add(doc.source)
+        if not copy:
+            story.original_sources.add(doc.source)
+        story.towns |= doc.towns
+        story.governorates |= doc.governorates
+        story.entities |= doc.entities
+        if doc.cluster:
+            story.clusters.add(doc.cluster)
+        self._index(story)
+        self.changed.add(story.story_id)
+
+
+def _places_agree(story: Story, doc: Doc) -> bool:
+    if story.towns and doc.towns and not story.towns & doc.towns:
+        return False
+    return not (story.governorates and doc.governorates
+                and not story.governorates & doc.governorates)
+
+
+def doc_places(place_ids: Iterable[str], kind_of: Callable[[str], str],
+               ancestors: Callable[[str], set[str]]) -> tuple[frozenset[str], frozenset[str]]:
+    """(towns, governorates) of the places an article names in its title and lead: a
+    neighbourhood brings its town, a town its governorate."""
+    towns: set[str] = set()
+    governorates: set[str] = set()
+    for place in place_ids:
+        chain = {place} | ancestors(place)
+        towns |= {p for p in chain if kind_of(p) in LOCAL_KINDS}
+        governorates |= {p for p in chain if kind_of(p) == "governorate"}
+    return frozenset(towns), frozenset(governorates)

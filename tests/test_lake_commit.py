@@ -134,7 +134,7 @@ def test_committed_raw_archives_and_manifests_survive_a_rerun(tmp_path: Path) ->
 
     first, second = lake.manifests()
     assert len(first["records"]) == len(ROWS) and second["records"] == []
-    assert {page["url"] for key in lake.committed_files("raw") for page in lake.read_raw(key)} == {
+    assert {page.url for key in lake.committed_files("raw") for page in lake.read_raw(key)} == {
         row["url"] for row in ROWS
     }
     assert json.loads(lake.read_bytes(f"_manifests/{first['run_id']}.json"))["files"]

@@ -329,18 +329,18 @@ def test_warc_round_trip_keeps_a_windows_1256_page_exact(tmp_path: Path) -> None
 
     assert key == f"raw/source=enab-baladi/fetch_date=2026-11-28/{RUN}.warc.gz"
     first, second = lake.read_raw(key)
-    assert first["url"] == "https://enab.example/?p=1"
-    assert first["final_url"] == "https://enab.example/park"
-    assert first["content"] == content
-    assert first["content"].decode("windows-1256") == body
-    assert first["status"] == 200
-    assert first["fetched_at"] == pages[0].fetched_at
-    assert first["candidate"] == pages[0].candidate
-    headers = {k.lower(): v for k, v in first["headers"].items()}
+    assert first.url == "https://enab.example/?p=1"
+    assert first.final_url == "https://enab.example/park"
+    assert first.content == content
+    assert first.content.decode("windows-1256") == body
+    assert first.status == 200
+    assert first.fetched_at == pages[0].fetched_at
+    assert first.candidate == pages[0].candidate
+    headers = {k.lower(): v for k, v in first.headers.items()}
     assert headers["content-type"] == "text/html; charset=windows-1256"
     assert headers["content-length"] == str(len(content))
     assert "content-encoding" not in headers and "transfer-encoding" not in headers
-    assert second["url"] == second["final_url"] == "https://enab.example/a"
+    assert second.url == second.final_url == "https://enab.example/a"
     assert lake.write_raw("enab-baladi", RUN, []) is None
 
 
@@ -401,7 +401,7 @@ def test_s3_lake_round_trip(bucket: str) -> None:
     assert sorted(obj["Key"] for obj in listed["Contents"]) == [f"lake/{k}" for k in articles]
     assert [m["run_id"] for m in lake.manifests()] == [RUN]
     assert lake.committed_files("raw") == [raw]
-    assert lake.read_raw(raw)[0]["content"] == b"x"
+    assert lake.read_raw(raw)[0].content == b"x"
     assert lake.write_rows("articles", rows, RUN) == articles  # the rerun writes nothing new
 
     filesystem, base = lake.fs_and_path()

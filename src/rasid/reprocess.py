@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,7 +80,7 @@ def _batches(lake: Lake) -> Iterator[tuple[dict[str, Any], list[str]]]:
             yield manifest, keys
 
 
-def _archived(lake: Lake, key: str) -> list[dict[str, Any]]:
+def _archived(lake: Lake, key: str) -> list[Page]:
     try:
         return lake.read_raw(key)
     except KeyError:  # expired by the bucket's retention rule: its rows are carried over
@@ -95,22 +96,13 @@ def _settings(manifest: dict[str, Any], given: Mapping[str, Source] | None) -> d
     return recorded | dict(given or {})
 
 
-def _page(raw: dict[str, Any]) -> Page:
+def _page(archived: Page) -> Page:
     # Decoded exactly as the fetcher decoded it: same bytes, same Content-Type.
-    content_type = next((v for k, v in raw["headers"].items() if k.lower() == "content-type"), None)
-    _, encoding, encoding_source = decode_html(raw["content"], content_type)
-    return Page(
-        url=raw["url"],
-        final_url=raw["final_url"],
-        source_id=raw["source_id"],
-        status=raw["status"],
-        headers=raw["headers"],
-        content=raw["content"],
-        encoding=encoding,
-        encoding_source=encoding_source,
-        fetched_at=raw["fetched_at"],
-        candidate=raw["candidate"],
+    content_type = next(
+        (v for k, v in archived.headers.items() if k.lower() == "content-type"), None
     )
+    _, encoding, encoding_source = decode_html(archived.content, content_type)
+    return replace(archived, encoding=encoding, encoding_source=encoding_source)
 
 
 def _rows(

@@ -1,0 +1,375 @@
+"""The lake and its commit protocol (the layout is in :mod:`rasid.storage.layout`).
+
+Commit protocol, built so that a reader globbing ``articles/**/*.parquet`` never sees a file of
+a run that did not commit, and a run killed at any moment can simply be run again:
+
+1. *Stage.* Each data file is written once, under ``_staging/`` and a name unique to (run,
+   partition, part): a conditional put on S3 (If-None-Match), a temporary name and an atomic
+   link locally. A retried put that finds its own bytes there counts as done.
+2. *Commit.* The manifest, listing the files the run adds (and, for compaction and
+   reprocessing, the files it supersedes), is written last with a conditional put. That single
+   write is the commit: before it the run does not exist for anyone, after it it does.
+3. *Publish.* Superseded files are deleted, then each staged file is copied to its place in the
+   table (one atomic object write each), then the staged copies are deleted. Publishing is
+   idempotent; a commit whose staged files are still there is finished by the next writer
+   (:meth:`Lake.publish_pending`), so a kill between commit and publish loses nothing.
+
+Readers who need a snapshot read the manifests (:meth:`Lake.dataset`); readers who glob see,
+during a publish, rows missing for a moment but never the same row twice.
+
+Everything goes through the ``Store`` seam of :mod:`rasid.storage.stores`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+from warcio.exceptions import ArchiveLoadFailed
+
+from rasid import contract
+from rasid.config import ConfigError
+from rasid.models import Page
+from rasid.storage import parquet, warc
+from rasid.storage.layout import (
+    MANIFESTS,
+    PROTOCOL_PREFIXES,
+    STAGING,
+    check_key,
+    check_run_id,
+    file_keys,
+    hive_path,
+    manifest_key,
+    partition_path,
+    staged_key,
+)
+from rasid.storage.stores import (
+    PARALLEL_REQUESTS,
+    LocalStore,
+    S3Store,
+    StorageError,
+    Store,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in a manifest")
+
+
+class Lake:
+    """The lake on one store: Hive-partitioned Parquet, raw WARC, manifests and reports."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        # Manifests never change once written, so each is read once per Lake.
+        self._manifest_cache: dict[str, dict[str, Any]] = {}
+
+    @property
+    def uri(self) -> str:
+        """Where the lake is: an absolute path or ``s3://bucket/prefix``."""
+        return self.store.uri("")
+
+    def uri_for(self, key: str) -> str:
+        """An absolute path or ``s3://`` URL for ``key``."""
+        return self.store.uri(check_key(key))
+
+    def partition_path(self, kind: str, values: Mapping[str, object]) -> str:
+        """See the module-level :func:`partition_path`."""
+        return partition_path(kind, values)
+
+    def write_rows(
+        self, kind: str, rows: list[dict[str, Any]], run_id: str, *, rows_per_file: int = 100_000
+    ) -> list[str]:
+        """Stage ``rows`` (dicts with every contract column) as Parquet; return the keys they
+        will have once the run commits.
+
+        One file per partition (more if it holds over ``rows_per_file`` rows), rows sorted by
+        article_id, partition columns only in the path. Call it once per source and kind in a
+        run: a second call that lands different articles in the same partition is refused.
+        """
+        check_run_id(run_id)
+        partitions = contract.partition_columns(kind)
+        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            groups[partition_path(kind, {name: row.get(name) for name in partitions})].append(row)
+        keys = []
+        for path in sorted(groups):
+            table = parquet.rows_table(kind, groups[path])
+            keys += self.write_partition(kind, path, table, run_id, rows_per_file=rows_per_file)
+        return keys
+
+    def write_partition(
+        self, kind: str, path: str, table: pa.Table, run_id: str, *, rows_per_file: int = 100_000
+    ) -> list[str]:
+        """Stage one partition's rows (an Arrow table with the file schema of ``kind``) as
+        ``<path>/<run_id>-<n>.parquet``, sorted by article_id; return the final keys."""
+        check_run_id(run_id)
+        if not check_key(path).startswith(f"{kind}/"):
+            raise ValueError(f"{path!r} is not a partition of {kind}")
+        if not table.schema.equals(contract.arrow_schema(kind)):
+            raise ValueError(f"{kind} rows for {path} do not have the contract's file schema")
+        ordered = table.sort_by("article_id")
+        keys = []
+        for n, start in enumerate(range(0, ordered.num_rows, rows_per_file)):
+            key = f"{path}/{run_id}-{n}.parquet"
+            self._stage(key, parquet.encode_table(ordered.slice(start, rows_per_file)), run_id, parquet.article_ids)
+            keys.append(key)
+        return keys
+
+    def write_raw(self, source_id: str, run_id: str, pages: list[Page]) -> str | None:
+        """Stage one source's fetched pages of a run as a gzipped WARC; None if no pages."""
+        check_run_id(run_id)
+        if not pages:
+            return None
+        strays = {page.source_id for page in pages} - {source_id}
+        if strays:
+            raise ValueError(f"write_raw({source_id!r}) got pages of {sorted(strays)}")
+        fetch_date = min(page.fetched_at for page in pages).astimezone(UTC).date()
+        path = hive_path("raw", [("source", source_id, False), ("fetch_date", fetch_date, True)])
+        key = f"{path}/{run_id}.warc.gz"
+        self._stage(key, warc.write_pages(source_id, pages), run_id, warc.requested_urls)
+        return key
+
+    def read_raw(self, key: str) -> list[Page]:
+        """The pages of a WARC written by :meth:`write_raw`, for re-running extraction: url as
+        requested, content as the server meant it, fetched_at and candidate as first fetched."""
+        try:
+            data = self.store.get(check_key(key))
+        except KeyError:
+            data = self.store.get(staged_key(key))  # committed, not yet published
+        try:
+            return warc.read_pages(data)
+        except (ArchiveLoadFailed, OSError, ValueError) as exc:
+            raise StorageError(f"{self.uri_for(key)} is not a readable WARC: {exc}") from None
+
+    def commit(self, run_id: str, manifest: dict[str, Any]) -> str:
+        """Commit a run by writing its manifest, after all its files are staged; then publish.
+
+        ``manifest["files"]`` maps a kind ("articles", "quarantine", "raw", ...) to the keys the
+        run adds; every listed file must be staged (or already published).
+        ``manifest["removes"]``, in the same shape, lists committed files the run supersedes
+        (compaction, reprocessing); if another run superseded one of them first, the commit is
+        refused. The rest of the manifest is the caller's (counts, sources, timings). The first
+        commit of a run id wins; committing again only finishes publishing it.
+        """
+        check_run_id(run_id)
+        if manifest.get("run_id", run_id) != run_id:
+            raise ValueError(f"manifest run_id {manifest['run_id']!r} differs from {run_id!r}")
+        if file_keys(manifest.get("removes")) and not file_keys(manifest.get("files")):
+            # Publishing is finished when a run's staged files are gone: with none, a kill in
+            # the middle of its deletes could not be told apart from a finished run.
+            raise ValueError(f"run {run_id} replaces files but adds none")
+        key = manifest_key(run_id)
+        staged = set(self.store.list(f"{STAGING}/"))
+        if self.store.exists(key):
+            log.info("run %s was already committed; its first manifest stands", run_id)
+        else:
+            self._check_commit(run_id, manifest, staged)
+            record = {**manifest, "run_id": run_id, "committed_at": datetime.now(UTC).isoformat()}
+            data = json.dumps(record, ensure_ascii=False, indent=2, default=_json_default)
+            if not self.store.put(key, data.encode("utf-8"), if_absent=True):
+                log.info("run %s was committed by an earlier attempt", run_id)
+        self._publish(self._manifest(key), staged)
+        return key
+
+    def publish_pending(self) -> list[str]:
+        """Finish publishing every committed run whose staged files are still there (the
+        writer was stopped between commit and publish); return their run ids, oldest first.
+        Every writer calls this before it reads the lake's state."""
+        staged = set(self.store.list(f"{STAGING}/"))
+        if not staged:
+            return []
+        finished = []
+        for manifest in self.manifests():
+            if any(staged_key(key) in staged for key in file_keys(manifest.get("files"))):
+                self._publish(manifest, staged)
+                finished.append(manifest["run_id"])
+        return finished
+
+    def sweep(self, older_than: timedelta) -> list[str]:
+        """Delete staged files that no committed run lists and that are older than
+        ``older_than`` (left by runs that were killed); return their keys.
+
+        The age guard keeps the files of runs still in progress."""
+        self.publish_pending()
+        listed = {staged_key(k) for m in self.manifests() for k in file_keys(m.get("files"))}
+        cutoff = datetime.now(UTC) - older_than
+        stale = sorted(
+            key
+            for key, found in self.store.scan(f"{STAGING}/").items()
+            if key not in listed and found.modified < cutoff
+        )
+        _each(self.store.delete, stale)
+        return stale
+
+    def manifests(self) -> list[dict[str, Any]]:
+        """The committed manifests, oldest commit first (shared: do not modify them)."""
+        records = [self._manifest(key) for key in self.store.list(f"{MANIFESTS}/")]
+        return sorted(records, key=lambda m: (m["committed_at"], m["run_id"]))
+
+    def collection_runs(self) -> list[dict[str, Any]]:
+        """Manifests of collection runs only: compaction and reprocessing rewrite files but
+        collect nothing, so reports and run history leave them out."""
+        return [m for m in self.manifests() if m.get("operation", "collect") == "collect"]
+
+    def committed_files(self, kind: str) -> list[str]:
+        """The keys of ``kind`` that committed runs added and no later run superseded, in
+        commit order."""
+        live: dict[str, None] = {}
+        for manifest in self.manifests():
+            for key in manifest.get("removes", {}).get(kind, []):
+                live.pop(key, None)
+            live.update(dict.fromkeys(manifest.get("files", {}).get(kind, [])))
+        return list(live)
+
+    def dataset(self, kind: str) -> ds.Dataset:
+        """A pyarrow dataset of the committed files of a table, partition columns included."""
+        staged = set(self.store.list(f"{STAGING}/{kind}/"))
+        live = self.committed_files(kind)
+        published = [key for key in live if staged_key(key) not in staged]
+        pending = [staged_key(key) for key in live if staged_key(key) in staged]
+        if not pending:
+            return self._table_dataset(kind, published, kind)
+        return ds.dataset([
+            self._table_dataset(kind, published, kind),
+            self._table_dataset(kind, pending, f"{STAGING}/{kind}"),
+        ])
+
+    def read_files(self, kind: str, keys: list[str]) -> pa.Table:
+        """The rows of some published files of a table, with the file schema (no partitions)."""
+        filesystem, base = self.fs_and_path()
+        paths = [f"{base}/{check_key(key)}" for key in keys]
+        schema = contract.arrow_schema(kind)
+        return ds.dataset(paths, schema=schema, format="parquet", filesystem=filesystem).to_table()
+
+    def file_sizes(self, kind: str) -> dict[str, int]:
+        """The size in bytes of every published file of a table."""
+        return {key: found.size for key, found in self.store.scan(f"{kind}/").items()}
+
+    def fs_and_path(self) -> tuple[pafs.FileSystem, str]:
+        """A pyarrow filesystem and the lake's base path in it, for ``pyarrow.dataset``."""
+        return self.store.arrow_filesystem()
+
+    def write_bytes(self, key: str, data: bytes) -> str:
+        """Write (or replace) a file outside the commit protocol, e.g. under ``reports/``."""
+        if check_key(key).split("/")[0] in PROTOCOL_PREFIXES:
+            raise ValueError(f"{key!r} is written by the commit protocol, not write_bytes")
+        self.store.put(key, data)
+        return key
+
+    def read_bytes(self, key: str) -> bytes:
+        """The bytes at ``key``; KeyError if there are none."""
+        return self.store.get(check_key(key))
+
+    def _table_dataset(self, kind: str, keys: list[str], root: str) -> ds.Dataset:
+        filesystem, base = self.fs_and_path()
+        schema = contract.arrow_schema(kind, include_partitions=True)
+        partitions = pa.schema([schema.field(name) for name in contract.partition_columns(kind)])
+        return ds.dataset(
+            [f"{base}/{key}" for key in keys],
+            schema=schema,
+            format="parquet",
+            filesystem=filesystem,
+            partitioning=ds.partitioning(partitions, flavor="hive"),
+            partition_base_dir=f"{base}/{root}",
+        )
+
+    def _manifest(self, key: str) -> dict[str, Any]:
+        if key not in self._manifest_cache:
+            try:
+                self._manifest_cache[key] = json.loads(self.store.get(key))
+            except ValueError:
+                raise StorageError(f"manifest {self.uri_for(key)} is not valid JSON") from None
+        return self._manifest_cache[key]
+
+    def _check_commit(self, run_id: str, manifest: dict[str, Any], staged: set[str]) -> None:
+        adds = file_keys(manifest.get("files"))
+        missing = [k for k in adds if staged_key(k) not in staged and not self.store.exists(k)]
+        if missing:
+            raise StorageError(
+                f"cannot commit run {run_id}: {len(missing)} listed file(s) are missing, "
+                f"e.g. {self.uri_for(missing[0])}"
+            )
+        for kind, removes in manifest.get("removes", {}).items():
+            gone = sorted(set(removes) - set(self.committed_files(kind)))
+            if gone:
+                raise StorageError(
+                    f"cannot commit run {run_id}: another run already replaced {len(gone)} of "
+                    f"the files it replaces, e.g. {self.uri_for(gone[0])}; run it again"
+                )
+
+    def _publish(self, manifest: dict[str, Any], staged: set[str]) -> None:
+        # Superseded files go before their replacements arrive: a reader that globs may miss
+        # rows for a moment, but never sees one twice. Staged copies go last, so while any is
+        # left the publish is unfinished and the next writer redoes it (every step is idempotent).
+        pending = [key for key in file_keys(manifest.get("files")) if staged_key(key) in staged]
+        if not pending:
+            return
+        _each(self.store.delete, file_keys(manifest.get("removes")))
+        _each(self._copy_staged, pending)
+        _each(self.store.delete, [staged_key(key) for key in pending])
+        log.debug("run %s published (%d files)", manifest["run_id"], len(pending))
+
+    def _copy_staged(self, key: str) -> None:
+        try:
+            self.store.copy(staged_key(key), key)
+        except KeyError:
+            if not self.store.exists(key):  # another writer finishing the same publish
+                raise StorageError(f"staged copy of {self.uri_for(key)} vanished") from None
+
+    def _stage(
+        self, key: str, data: bytes, run_id: str, ids: Callable[[bytes], frozenset[str]]
+    ) -> None:
+        staged = staged_key(key)
+        if self.store.put(staged, data, if_absent=True):
+            return
+        existing = self.store.get(staged)
+        if existing == data:  # a retried put whose first attempt had succeeded
+            return
+        if ids(existing) != ids(data):
+            raise StorageError(
+                f"{self.uri_for(key)} already holds other records of run {run_id}: write each "
+                "source's rows of a run in one call"
+            )
+        # A retry of the same batch (the run is not committed: a committed run's staged files
+        # are gone). No reader can see the earlier attempt, so it is replaced by this one.
+        self.store.put(staged, data)
+
+def open_lake(uri: str = "lake") -> Lake:
+    """Open the lake at a local path (created if needed) or at ``s3://bucket/prefix``."""
+    if "@" in urlsplit(uri).netloc:  # s3://KEY:SECRET@bucket/...: refused without echoing it
+        raise ConfigError("a lake URI must not hold credentials: use s3://bucket/prefix and set "
+                          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    if uri.startswith("s3://"):
+        parts = urlsplit(uri)
+        if not parts.netloc:
+            raise ConfigError(f"lake URI {uri!r} names no bucket; use s3://bucket/prefix")
+        store = S3Store(parts.netloc, parts.path)
+        store.check()
+        return Lake(store)
+    if not uri or "://" in uri:
+        raise ConfigError(f"unsupported lake URI {uri!r}: use a local path or s3://bucket/prefix")
+    return Lake(LocalStore(Path(uri)))
+
+
+def _each(action: Callable[[str], None], keys: list[str]) -> None:
+    if len(keys) <= 1:
+        for key in keys:
+            action(key)
+        return
+    with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
+        list(pool.map(action, keys))

@@ -73,7 +73,7 @@ def test_validation_result_is_json_for_data_docs() -> None:
 def test_data_docs_are_built_again_only_for_new_validation_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rasid import report
+    from rasid.report import publishing
     from rasid.storage import open_lake
 
     lake = open_lake(str(tmp_path))
@@ -86,7 +86,7 @@ def test_data_docs_are_built_again_only_for_new_validation_results(
         return {"run_id": run, "started_at": f"2026-11-{day:02d}T08:00:00+00:00", "files": files}
 
     def publish(runs: list) -> tuple[dict, dict]:
-        site, pages = report._data_docs(lake, runs, reuse=True)
+        site, pages = publishing._data_docs(lake, runs, reuse=True)
         for path, data in site.items():
             lake.write_bytes(f"reports/data-docs/{path}", data)
         return site, pages

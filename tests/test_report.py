@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
 
 from rasid import charts, report
 from rasid.report import Facts, FailedFetch, Links, Problem
+from rasid.report.facts import _failed_fetches
 
 T0 = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
 
@@ -111,12 +113,12 @@ def test_a_fetch_failure_is_listed_once_until_a_later_run_fetches_it() -> None:
         run(1, {"a": stats()}, failures=[failure(gone)]),
         run(2, {"a": stats()}, records=[{"url": flaky}]),
     ]
-    listed = report._failed_fetches(runs, [])
+    listed = _failed_fetches(runs, [])
     assert listed == [FailedFetch("run-001", "a", gone, "http_404", f"{gone} answered 404", 2)]
     # A run after the reported one that fetched the page clears it from the older report too.
-    assert report._failed_fetches(runs[:2], runs[2:])[0].url == gone
+    assert _failed_fetches(runs[:2], runs[2:])[0].url == gone
     later = [run(3, {"a": stats()}, records=[{"url": gone}])]
-    assert [f.url for f in report._failed_fetches(runs[:1], later)] == [flaky]
+    assert [f.url for f in _failed_fetches(runs[:1], later)] == [flaky]
 
 
 def test_rates_round_down_so_a_failure_never_shows_as_100_percent() -> None:
@@ -145,18 +147,19 @@ def test_hostile_titles_and_links_stay_text() -> None:
             Problem("run-000", "a", "javascript:alert(3)", evil, ("no_date",), True),
             Problem("run-000", "a", 'https://a.example/"><b>x', None, ("not_arabic",), True),
         ],
-        report._failed_fetches([latest], []),
+        _failed_fetches([latest], []),
     )
-    html = report.render_html(facts, Links("", True, {}))
+    html = report.render_html(report.build_view(facts), Links("", True, {}))
     assert "<script>" not in html and "<img" not in html and "<b>x" not in html
     hrefs = re.findall(r'href="([^"]*)"', html)
     assert not [h for h in hrefs if h.lower().startswith("javascript")]
-    assert "https://a.example/&quot;&gt;&lt;b&gt;x" in hrefs  # escaped, still the real link
+    # Escaped, still the real link.
+    assert 'https://a.example/"><b>x' in [unescape(h) for h in hrefs]
 
 
 def test_a_run_without_history_still_renders_every_section() -> None:
     latest = run(0, {"a": stats(discovered=3, new=3, fetched=3, stored=3)})
-    html = report.render_html(Facts([latest], [], []), Links("../", False, {}))
+    html = report.render_html(report.build_view(Facts([latest], [], [])), Links("../", False, {}))
     for section in ('id="attention"', 'id="overview"', 'id="source-a"', 'id="history"'):
         assert section in html
     assert "اسم a" in html and "data-docs" not in html

@@ -25,7 +25,7 @@ import duckdb
 import pytest
 import yaml
 
-from rasid import report
+from rasid import checks, report
 from rasid.storage import open_lake
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
@@ -237,7 +237,7 @@ def test_every_failing_article_is_listed_with_its_reason_and_a_working_link(
     shown: dict[str, Any], lake: Path
 ) -> None:
     expected = set(lake_sql(lake, "SELECT source, unnest(reasons), url FROM QUARANTINE"))
-    warnings = {r.reason for r in report.checks.rules() if not r.blocking}
+    warnings = {r.reason for r in checks.rules() if not r.blocking}
     flagged = (
         "SELECT source, unnest(flags), url FROM ARTICLES UNION ALL "
         "SELECT source, unnest(flags), url FROM QUARANTINE"

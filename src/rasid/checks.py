@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -43,12 +43,21 @@ CHECK_COLUMNS = (
 _lock = threading.Lock()
 
 
+class Words(NamedTuple):
+    """A phrase for editors, Arabic then English."""
+
+    ar: str
+    en: str
+
+
 @dataclass(frozen=True)
 class Rule:
     expectation: str
     column: str
     reason: str
     blocking: bool
+    check: Words  # what the check asks, e.g. "publication date found"
+    failure: Words  # what a failing row means, e.g. "no publication date found"
 
 
 @dataclass
@@ -72,15 +81,18 @@ def load_suite_spec(name: str = SUITE_NAME) -> dict[str, Any]:
 
 
 def rules(name: str = SUITE_NAME) -> list[Rule]:
+    """The suite's expectations with their reasons and words (each expectation's ``meta``)."""
     out = []
     for exp in load_suite_spec(name)["expectations"]:
-        kwargs = exp["kwargs"]
+        kwargs, meta = exp["kwargs"], exp["meta"]
         out.append(
             Rule(
                 expectation=exp["type"],
                 column=kwargs.get("column") or kwargs.get("column_A", ""),
-                reason=exp["meta"]["reason"],
+                reason=meta["reason"],
                 blocking=exp.get("severity", "critical") == "critical",
+                check=Words(**meta["check"]),
+                failure=Words(**meta["failure"]),
             )
         )
     return out

@@ -505,9 +505,8 @@ def test_robots_disallowed_page_is_never_requested(site: Site) -> None:
     ("robots", "allowed"),
     [
         ((404, ""), True),
-        ((500, ""), True),
-        ((401, ""), False),
-        ((403, ""), False),
+        ((401, ""), True),  # RFC 9309: every 4xx means "no robots.txt"
+        ((403, ""), True),
         ((200, "User-agent: rasid\nDisallow: /\n"), False),
         ((200, "User-agent: otherbot\nDisallow: /\n"), True),
     ],

@@ -194,8 +194,11 @@ def test_each_fault_is_recorded_with_its_reason(runs: Runs, fault: Fault) -> Non
 
 
 def test_an_unreachable_source_is_a_timeout_not_a_hang(runs: Runs) -> None:
+    # Its robots.txt is the first thing asked for; a host that cannot answer it gets nothing
+    # more asked in this run (RFC 9309), and the failure says why.
     (failure,) = [f for f in runs.first["failures"] if f["source_id"] == UNREACHABLE]
-    assert failure["reason"] == "timeout" and failure["transient"]
+    assert failure["reason"] == "robots_unavailable" and failure["transient"]
+    assert "timeout" in failure["detail"]
 
 
 def test_every_candidate_is_stored_quarantined_or_failed(runs: Runs) -> None:

@@ -11,7 +11,14 @@
 from rasid.fetch.decoding import decode_html
 from rasid.fetch.errors import FetchError
 from rasid.fetch.hosts import host_key
-from rasid.fetch.http import DOCUMENT_ACCEPT, HTML_ACCEPT, Fetcher, GuardedAdapter, Response, SharedGate
+from rasid.fetch.http import (
+    DOCUMENT_ACCEPT,
+    HTML_ACCEPT,
+    Fetcher,
+    GuardedAdapter,
+    Response,
+    SharedGate,
+)
 
 __all__ = [
     "DOCUMENT_ACCEPT", "HTML_ACCEPT", "FetchError", "Fetcher", "GuardedAdapter", "Response",

@@ -13,13 +13,19 @@ from rasid.fetch.errors import Problem
 
 class BoundedBody:
     """Collects a body, undoing Content-Encoding, never holding more than ``limit`` bytes of
-    output: a gzip bomb is stopped after at most limit + 1 decompressed bytes."""
+    output: a gzip bomb is stopped after at most limit + 1 decompressed bytes.
 
-    def __init__(self, content_encoding: str, limit: int) -> None:
+    Past the limit the body is "too_large", or, with ``truncate`` (robots.txt, of which only
+    the first part counts), cut at the limit and ``full``: the reader stops there.
+    """
+
+    def __init__(self, content_encoding: str, limit: int, *, truncate: bool = False) -> None:
         self._limit = limit
+        self._truncate = truncate
         self._parts: list[bytes] = []
         self._size = 0
         self._inflater = _inflater(content_encoding)
+        self.full = False
 
     @property
     def identity(self) -> bool:
@@ -32,13 +38,13 @@ class BoundedBody:
         self._add(data)
 
     def finish(self) -> bytes:
-        if self._inflater is not None:
+        if self._inflater is not None and not self.full:
             self._add(self._inflate(self._inflater.flush))
             if not self._inflater.eof:
                 # The stream stops before its end marker: the page was cut off on the way (a
                 # connection closed early, without a length, looks like a complete response).
                 raise Problem("truncated_body", "compressed body ends before its end marker",
-                               transient=True, retryable=True)
+                              transient=True, retryable=True)
         return b"".join(self._parts)
 
     def _inflate(self, step: Callable[[int], bytes]) -> bytes:
@@ -51,6 +57,11 @@ class BoundedBody:
             ) from None
 
     def _add(self, data: bytes) -> None:
+        if self.full:
+            return
+        if self._truncate and self._size + len(data) >= self._limit:
+            data = data[: self._limit - self._size]
+            self.full = True
         self._size += len(data)
         if self._size > self._limit:
             raise Problem(

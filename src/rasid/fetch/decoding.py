@@ -9,11 +9,12 @@ import charset_normalizer
 
 from rasid.models import BOMS, decode_body
 
-
 # UTF-32 LE before UTF-16 LE, whose BOM is its prefix (BOMS keeps that order).
 _BOMS = tuple((bom, encoding) for encoding, bom in BOMS.items())
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([^"';,\s]+)""", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([a-z0-9_.:-]+)""", re.I)
+_META_CHARSET = re.compile(
+    rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([a-z0-9_.:-]+)""", re.IGNORECASE
+)
 META_SCAN_BYTES = 4096
 # Browsers decode these labels as windows-1252 (WHATWG Encoding); so do we.
 _WHATWG_ALIASES = {"iso8859-1": "cp1252", "ascii": "cp1252"}

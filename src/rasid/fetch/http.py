@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
 from urllib.parse import urldefrag, urljoin
-from urllib.robotparser import RobotFileParser
 
 import requests
 import urllib3
@@ -37,7 +36,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from rasid import USER_AGENT
 from rasid.config import Settings, Source
-from rasid.fetch import robots
+from rasid.fetch import robots as robots_txt
 from rasid.fetch.body import BoundedBody, is_html
 from rasid.fetch.decoding import decode_html
 from rasid.fetch.errors import FetchError, Problem
@@ -88,6 +87,16 @@ def _no_shared_gate(url: str) -> AbstractContextManager[object]:
 class _Politeness(NamedTuple):
     min_delay: float
     max_concurrency: int
+
+
+class _Ask(NamedTuple):
+    """How to ask for one URL: what we accept, how much we read, how far we follow."""
+
+    accept: str
+    limit: int  # bytes of body, after decompression
+    truncate: bool = False  # past the limit, keep what was read instead of failing
+    max_redirects: int = MAX_REDIRECTS
+    robots: bool = True  # consult robots.txt at every hop
 
 
 _Lane = deque[tuple[int, Source, Candidate]]  # (input position, source, candidate)
@@ -279,15 +288,16 @@ class Fetcher:
             session.mount(prefix, GuardedAdapter(self._guard, pool_maxsize=POOL_SIZE))
         self._session = session
         self._hosts = Hosts()
-        self._robots = robots.RobotsCache()
+        self._robots = robots_txt.RobotsCache()
 
     # -- public API ---------------------------------------------------------------------------
 
     def get(self, url: str, *, min_delay: float, max_concurrency: int, accept: str) -> Response:
         """GET with redirects, guard, retries and politeness; no robots.txt. Raises FetchError."""
         politeness = _Politeness(min_delay, max_concurrency)
+        ask = _Ask(accept, self._settings.max_response_bytes, robots=False)
         try:
-            return self._fetch(url, politeness, accept, self._settings.max_response_bytes)
+            return self._fetch(url, politeness, ask)
         except Problem as problem:
             raise FetchError(problem.failure(url, "", problem.attempts)) from None
 
@@ -296,16 +306,19 @@ class Fetcher:
         stays gzip: discovery inflates it). Raises FetchError."""
         limit = self._settings.max_response_bytes
         with self._reporting(url, source.id):
-            response = self._fetch(url, _politeness(source), DOCUMENT_ACCEPT, limit, robots=True)
+            response = self._fetch(url, _politeness(source), _Ask(DOCUMENT_ACCEPT, limit))
         return response.content
+
+    def robots(self, url: str, source: Source) -> robots_txt.Rules:
+        """The robots.txt rules of ``url``'s origin (its ``Sitemap:`` lines among them), read
+        once per fetcher and shared with every fetch."""
+        return self._rules(url, _politeness(source))
 
     def fetch_page(self, candidate: Candidate, source: Source) -> Page:
         """One article page, decoded to text. Raises FetchError (e.g. "not_html")."""
         limit = self._settings.max_response_bytes
         with self._reporting(candidate.url, source.id):
-            response = self._fetch(
-                candidate.url, _politeness(source), HTML_ACCEPT, limit, robots=True
-            )
+            response = self._fetch(candidate.url, _politeness(source), _Ask(HTML_ACCEPT, limit))
             content_type = response.headers.get("content-type")
             if not is_html(content_type, response.content):
                 raise Problem("not_html", f"not an HTML page ({content_type})", transient=False)
@@ -360,29 +373,27 @@ class Fetcher:
                     failure.detail)
             raise FetchError(failure) from None
 
-    def _fetch(
-        self, url: str, politeness: _Politeness, accept: str, limit: int, robots: bool = False
-    ) -> Response:
+    def _fetch(self, url: str, politeness: _Politeness, ask: _Ask) -> Response:
         """Follow redirects by hand so that every hop passes the guard (and robots.txt)."""
         started = time.monotonic()
         seen = {urldefrag(url).url}
         current, attempts = url, 0
         try:
-            for _ in range(MAX_REDIRECTS + 1):
-                if robots:
+            for _ in range(ask.max_redirects + 1):
+                if ask.robots:
                     self._check_robots(current, politeness)
-                reply, used = self._with_retries(current, politeness, accept, limit)
+                reply, used = self._with_retries(current, politeness, ask)
                 attempts += used
                 target = _redirect_target(current, reply.status, reply.headers)
                 if target is None:
                     return self._final(url, current, reply, time.monotonic() - started)
                 if urldefrag(target).url in seen:
                     raise Problem("redirect_loop", f"{current} redirects back to {target}",
-                                   transient=False, status=reply.status)
+                                  transient=False, status=reply.status)
                 seen.add(urldefrag(target).url)
                 current = target
-            raise Problem("too_many_redirects", f"more than {MAX_REDIRECTS} redirects",
-                           transient=False)
+            raise Problem("too_many_redirects", f"more than {ask.max_redirects} redirects",
+                          transient=False)
         except Problem as problem:
             problem.attempts += attempts
             raise
@@ -391,17 +402,15 @@ class Fetcher:
     def _final(url: str, final_url: str, reply: _Reply, elapsed: float) -> Response:
         if not 200 <= reply.status < 300:
             raise Problem(f"http_{reply.status}", f"{final_url} answered HTTP {reply.status}",
-                           transient=False, status=reply.status)
+                          transient=False, status=reply.status)
         return Response(url, final_url, reply.status, reply.headers, reply.content, elapsed)
 
-    def _with_retries(
-        self, url: str, politeness: _Politeness, accept: str, limit: int
-    ) -> tuple[_Reply, int]:
+    def _with_retries(self, url: str, politeness: _Politeness, ask: _Ask) -> tuple[_Reply, int]:
         attempt = 0
         while True:
             attempt += 1
             try:
-                reply = self._attempt(url, politeness, accept, limit)
+                reply = self._attempt(url, politeness, ask)
                 problem = _retryable_status(url, reply)
             except Problem as exc:
                 if not exc.retryable:
@@ -431,18 +440,18 @@ class Fetcher:
         # Jitter only ever adds: a Retry-After is a minimum, not a suggestion.
         return max(backoff, problem.retry_after or 0.0) + random.uniform(0, backoff / 10)
 
-    def _attempt(self, url: str, politeness: _Politeness, accept: str, limit: int) -> _Reply:
+    def _attempt(self, url: str, politeness: _Politeness, ask: _Ask) -> _Reply:
         """One request inside the host's politeness slot, body read for 2xx only."""
         gate = self._gate(url, politeness.max_concurrency)
         with gate.turn(politeness.min_delay, self._settings.max_retry_after), \
                 self._shared_gate(url):
             deadline = time.monotonic() + self._settings.response_deadline
-            resp = self._send(url, accept, deadline)
+            resp = self._send(url, ask.accept, deadline)
             try:
                 headers = {k.lower(): v for k, v in resp.headers.items()}
                 content = b""
                 if 200 <= resp.status_code < 300:
-                    content = self._read_body(resp, headers, limit, deadline)
+                    content = self._read_body(resp, headers, ask, deadline)
             finally:
                 resp.close()
         return _Reply(resp.status_code, headers, content)
@@ -463,29 +472,30 @@ class Fetcher:
         except (requests.RequestException, OSError, UnicodeError) as exc:
             if time.monotonic() >= deadline:
                 raise Problem("deadline_exceeded", f"no complete headers after "
-                               f"{settings.response_deadline} s", transient=True) from None
+                              f"{settings.response_deadline} s", transient=True) from None
             reason = "timeout" if isinstance(exc, requests.Timeout) else "connection_error"
             raise Problem(reason, f"{url}: {exc}", transient=True, retryable=True) from None
         except ValueError as exc:
             # requests parses a redirect's Location even when not following it: "http://[::1"
             # is no address to go to, now or on a later run.
             raise Problem("bad_redirect", f"{url} redirects to an address that is not a URL"
-                           f" ({exc})", transient=False) from None
+                          f" ({exc})", transient=False) from None
         finally:
             _response_deadline.reset(token)
 
     def _read_body(
-        self, resp: requests.Response, headers: dict[str, str], limit: int, deadline: float
+        self, resp: requests.Response, headers: dict[str, str], ask: _Ask, deadline: float
     ) -> bytes:
-        body = BoundedBody(headers.get("content-encoding", ""), limit)
+        limit = ask.limit
+        body = BoundedBody(headers.get("content-encoding", ""), limit, truncate=ask.truncate)
         declared = headers.get("content-length", "")
-        if body.identity and declared.isdigit() and int(declared) > limit:
+        if body.identity and not ask.truncate and declared.isdigit() and int(declared) > limit:
             raise Problem("too_large", f"Content-Length {declared} exceeds {limit} bytes",
-                           transient=False)
+                          transient=False)
         try:
             # read1 returns whatever one socket read gives, so a server dripping bytes
             # cannot keep us past the deadline by never filling a buffer.
-            while chunk := resp.raw.read1(CHUNK_BYTES, decode_content=False):
+            while not body.full and (chunk := resp.raw.read1(CHUNK_BYTES, decode_content=False)):
                 body.feed(chunk)
                 if time.monotonic() > deadline:
                     raise Problem(
@@ -495,10 +505,10 @@ class Fetcher:
                     )
         except (urllib3.exceptions.TimeoutError, TimeoutError) as exc:
             raise Problem("timeout", f"reading body: {exc}", transient=True,
-                           retryable=True) from None
+                          retryable=True) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise Problem("connection_error", f"reading body: {exc}", transient=True,
-                           retryable=True) from None
+                          retryable=True) from None
         return body.finish()
 
     # -- politeness and robots.txt ------------------------------------------------------------
@@ -507,22 +517,37 @@ class Fetcher:
         return self._hosts.gate(url, max_concurrency)
 
     def _check_robots(self, url: str, politeness: _Politeness) -> None:
-        rules = self._robots.rules(url, lambda origin: self._load_robots(origin, politeness))
-        if not rules.can_fetch(self.user_agent, url):
+        rules = self._rules(url, politeness)
+        if rules.unreachable is not None:
+            # Not this URL's fault and not for ever: a later run asks again.
+            raise Problem("robots_unavailable", f"nothing fetched from this host while its "
+                          f"robots.txt cannot be read ({rules.unreachable})", transient=True)
+        if not rules.allows(url, self.user_agent):
             raise Problem("robots_disallowed", f"robots.txt disallows {url}", transient=False)
 
-    def _load_robots(self, origin: str, politeness: _Politeness) -> RobotFileParser:
+    def _rules(self, url: str, politeness: _Politeness) -> robots_txt.Rules:
+        return self._robots.rules(url, lambda origin: self._load_robots(origin, politeness))
+
+    def _load_robots(self, origin: str, politeness: _Politeness) -> robots_txt.Rules:
         robots_url = f"{origin}/robots.txt"
-        limit = min(robots.ROBOTS_MAX_BYTES, self._settings.max_response_bytes)
+        limit = min(robots_txt.ROBOTS_MAX_BYTES, self._settings.max_response_bytes)
+        ask = _Ask("text/plain", limit, truncate=True,
+                   max_redirects=robots_txt.ROBOTS_MAX_REDIRECTS, robots=False)
         try:
-            response = self._fetch(robots_url, politeness, "text/plain", limit)
+            response = self._fetch(robots_url, politeness, ask)
         except Problem as problem:
-            log.debug("robots.txt for %s unavailable (%s)", origin, problem.reason)
-            return robots.unavailable(robots_url, problem.status)
-        rules = robots.parsed(robots_url, response.content)
+            log.info("robots.txt for %s unavailable (%s: %s)", origin, problem.reason,
+                     problem.detail)
+            # A transient failure (5xx, 429, timeout, no connection) may mean the server is in
+            # trouble: keep out this run. A permanent one (4xx, redirect loop) means "none".
+            if problem.transient:
+                return robots_txt.unreachable(robots_url, problem.reason)
+            return robots_txt.unrestricted(robots_url)
+        rules = robots_txt.parsed(robots_url, response.content)
         delay = rules.crawl_delay(self.user_agent)
         if delay:
-            # A delay longer than we would wait for a Retry-After is clamped, not obeyed forever.
+            # A floor under the source's min_delay_seconds; a delay longer than we would wait
+            # for a Retry-After is clamped, not obeyed forever.
             gate = self._gate(origin, politeness.max_concurrency)
             gate.crawl_delay = min(float(delay), self._settings.max_retry_after)
         return rules

@@ -6,7 +6,7 @@ URLs — never per article); the decisions live in the package.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cache
@@ -99,8 +99,7 @@ def check_and_write(
     lake: Lake, run_id: str, part: int, rows: list[dict[str, Any]], pages: list[Page],
     sources: dict[str, Source], state: pipeline.LakeState,
 ) -> tuple[pipeline.CheckedBatch, dict[str, list[str]]]:
-    batch = pipeline.check_rows(rows, sources, state)
-    return batch, pipeline.write_batch(lake, run_id, part, batch, pages)
+    return pipeline.check_and_write(lake, run_id, part, rows, pages, sources, state)
 
 
 @task(name="commit-run", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30],
@@ -153,67 +152,38 @@ def run(
                                   names={sid: s.name for sid, s in sources.items()},
                                   source_config={sid: s.model_dump(mode="json")
                                                  for sid, s in sources.items()})
-    show = progress.current().show
     settings_json = settings.model_dump_json()
-    state = pipeline.load_state(store)
+    loop = pipeline.Run(summary, pipeline.load_state(store), progress.current().show)
 
     found = {sid: discover_source.submit(s, settings_json, limits, window)
              for sid, s in sources.items()}
-    queues: list[list[Candidate]] = []
-    for sid, future in found.items():
-        result = future.result()
-        stats = summary.stats(sid)
-        fresh = pipeline.select_new(result.candidates, state)
-        stats.discovered, stats.new = len(result.candidates), len(fresh)
-        summary.add_failures(result.failures)
-        queues.append(fresh)
-    show(summary.sources, "discover")
+    queues = [loop.discovered(sid, future.result().candidates, future.result().failures)
+              for sid, future in found.items()]
+    loop.show("discover")
 
-    total = sum(len(q) for q in queues)
     # Tasks that leave this process (Dask) cannot take its process pool: they extract in
     # chunks, in parallel across the cluster instead.
     local = runners.in_process(FlowRunContext.get().task_runner)  # type: ignore[union-attr]
     workers = settings.extract_workers if local else 1
-    with extract.extraction_pool(workers) as pool, _progress_artifact(total) as tick:
-        done = 0
 
-        def store_batch(part: int, candidates: list[Candidate], pages: list[Page],
-                        extracting: list[PrefectFuture[Any]]) -> None:
-            nonlocal done
-            extracted = [item for future in extracting for item in future.result()]
-            rows = [
-                pipeline.build_row(p, e, sources[p.source_id], summary.run_id, now.date())
-                for p, e in zip(pages, extracted, strict=True)
-            ]
-            for page in pages:
-                summary.stats(page.source_id).extracted += 1
-            show(summary.sources, "extract")
-            # quote(): Prefect would walk (and rebuild) every row, page and known id looking
-            # for futures, twice per task run; they hold none.
-            batch, files = check_and_write(store, summary.run_id, part, quote(rows), quote(pages),
-                                           sources, quote(state))
-            for record in summary.add_batch(batch, files):
-                state.remember(record)
-            show(summary.sources, "write")
-            done += len(candidates)
-            tick(done)
+    def fetch(candidates: list[Candidate]) -> tuple[list[Page], list[FetchFailure]]:
+        return fetch_batch(_jobs(candidates, sources), settings_json, limits)
 
-        # A batch extracts (in the pool or on the cluster) while the next one is fetched and
-        # the one before is checked and written, so fetching and writing never idle the cores.
-        previous: tuple[int, list[Candidate], list[Page], list[PrefectFuture[Any]]] | None = None
-        for part, candidates in enumerate(pipeline.interleave(queues, batch_size)):
-            jobs = _jobs(candidates, sources)
-            pages, failures = fetch_batch(jobs, settings_json, limits)
-            summary.add_failures(failures)
-            for page in pages:
-                summary.stats(page.source_id).fetched += 1
-            show(summary.sources, "fetch")
-            extracting = _submit_extract(pages, sources, now, pool, on_cluster=not local)
-            if previous:
-                store_batch(*previous)
-            previous = (part, candidates, pages, extracting)
-        if previous:
-            store_batch(*previous)
+    def start_extract(batch: pipeline.Batch) -> Callable[[], list[Extracted]]:
+        futures = _submit_extract(batch.pages, sources, now, pool, on_cluster=not local)
+        return lambda: [item for future in futures for item in future.result()]
+
+    def store_batch(batch: pipeline.Batch, rows: list[dict[str, Any]]) -> tuple[
+            pipeline.CheckedBatch, dict[str, list[str]]]:
+        # quote(): Prefect would walk (and rebuild) every row, page and known id looking
+        # for futures, twice per task run; they hold none.
+        return check_and_write(store, summary.run_id, batch.part, quote(rows), quote(batch.pages),
+                               sources, quote(loop.state))
+
+    with extract.extraction_pool(workers) as pool, \
+            _progress_artifact(sum(len(q) for q in queues)) as tick:
+        loop.process(loop.fetching(queues, batch_size, fetch, sources, now), start_extract,
+                     store_batch, tick)
 
     flags = health.flag_sources({sid: s.as_dict() for sid, s in summary.sources.items()},
                                 store.collection_runs())

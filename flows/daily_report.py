@@ -16,6 +16,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from rasid_flows.alerts import publish_flags
 
 from rasid import config, health, report
+from rasid.models import FUNNEL
 from rasid.storage import open_lake
 
 DAY = timedelta(hours=24)
@@ -45,7 +46,7 @@ def daily_report(sources_file: str = "sources.yaml", lake: str = "./lake") -> di
     create_markdown_artifact(published.markdown, key="rasid-daily-report",
                              description=f"{len(today)} run(s) since {since:%Y-%m-%d %H:%M} UTC")
     create_table_artifact(
-        [{"source": sid, **{k: v for k, v in stats.items() if k in health.COUNTS}}
+        [{"source": sid, **{k: v for k, v in stats.items() if k in FUNNEL}}
          for sid, stats in day.items()],
         key="rasid-daily-sources", description="per source, the last 24 hours")
     publish_flags(flags, "rasid-daily-flags", "the last 24 hours", store.uri)

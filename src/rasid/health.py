@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from rasid.models import FUNNEL
+
 YIELDS_NOTHING = "yields_nothing"
 MOSTLY_QUARANTINED = "mostly_quarantined"
 # Below this many rows a quarantine share says more about chance than about the site.
@@ -74,12 +76,11 @@ def flag_sources(
     return flags
 
 
-COUNTS = ("discovered", "new", "fetched", "extracted", "stored", "quarantined", "failed")
 REASONS = ("quarantine_reasons", "failure_reasons")
 
 
 def _zero() -> dict[str, Any]:
-    return {**dict.fromkeys(COUNTS, 0), **{r: Counter() for r in REASONS}}
+    return {**dict.fromkeys(FUNNEL, 0), **{r: Counter() for r in REASONS}}
 
 
 def combine_runs(manifests: Sequence[Mapping[str, Any]], sources: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -89,7 +90,7 @@ def combine_runs(manifests: Sequence[Mapping[str, Any]], sources: Sequence[str])
     for manifest in manifests:
         for source, stats in manifest.get("sources", {}).items():
             into = combined.setdefault(source, _zero())
-            for key in COUNTS:
+            for key in FUNNEL:
                 into[key] += stats.get(key, 0)
             for key in REASONS:
                 into[key].update(stats.get(key, {}))

@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
+# A run's funnel, per source and in total, in the order the stages meet a URL: found, not yet
+# stored, fetched from the site (or read from the raw archive, when reprocessing), extracted,
+# and how it ended. The manifest, the report, the health flags and the progress use these.
+FUNNEL = ("discovered", "new", "fetched", "archived", "extracted", "stored", "quarantined", "failed")
+
 # The byte-order mark each Unicode encoding starts with, when a page declares itself by one.
 BOMS = {
     "utf-32-le": codecs.BOM_UTF32_LE,

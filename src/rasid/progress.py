@@ -9,15 +9,18 @@ import threading
 from collections.abc import Mapping
 from typing import Protocol, TextIO
 
+from rasid.models import FUNNEL
+
 log = logging.getLogger("rasid.progress")
 
-COLUMNS = ("discovered", "new", "fetched", "extracted", "stored", "quarantined", "failed")
+COLUMNS = FUNNEL
 
 
 class Counts(Protocol):
     discovered: int
     new: int
     fetched: int
+    archived: int
     extracted: int
     stored: int
     quarantined: int
@@ -99,7 +102,7 @@ def summary_table(sources: Mapping[str, Mapping[str, int]]) -> str:
     """The final table a person reads after a run (from the manifest's per-source counts)."""
     header = ("source",) + COLUMNS
     rows = [header] + [
-        (source_id,) + tuple(str(c[k]) for k in COLUMNS) for source_id, c in sorted(sources.items())
+        (source_id,) + tuple(str(c.get(k, 0)) for k in COLUMNS) for source_id, c in sorted(sources.items())
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]

@@ -10,7 +10,7 @@ an article twice (see the commit protocol in :mod:`rasid.storage`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -20,12 +20,15 @@ import pyarrow.compute as pc
 from rasid import contract, extract
 from rasid.config import ConfigError, Source
 from rasid.fetch.decoding import decode_html
-from rasid.models import Page
+from rasid.models import Extracted, Page
 from rasid.pipeline import (
+    Batch,
+    CheckedBatch,
     LakeState,
+    Run,
     RunSummary,
-    build_row,
-    check_rows,
+    check_and_write,
+    commit_run,
     extract_kwargs,
     new_run_id,
 )
@@ -45,26 +48,46 @@ def reprocess(
     lake.publish_pending()
     replaced = {kind: lake.committed_files(kind) for kind in contract.CONTRACTS}
     started = datetime.now(UTC)
-    summary = RunSummary(run_id=new_run_id(started), started_at=started, operation="reprocess")
-    state = LakeState()
+    summary = RunSummary(run_id=new_run_id(started), started_at=started, operation="reprocess",
+                         removes=replaced)
+    run = Run(summary, LakeState())
+
+    def store(batch: Batch, rows: list[dict[str, Any]]) -> tuple[CheckedBatch, dict[str, list[str]]]:
+        # The pages are in the archive already: only their rows (and validations) are new.
+        return check_and_write(lake, summary.run_id, batch.part, rows, [], batch.sources,
+                               run.state)
+
     with extract.extraction_pool(workers) as pool:
-        for part, (manifest, keys) in enumerate(_batches(lake)):
-            settings = _settings(manifest, sources)
-            pages = [_page(raw) for key in keys for raw in _archived(lake, key)]
-            rows = _rows(pages, settings, manifest, summary, pool)
-            batch = check_rows(rows, settings, state)
-            name = f"{summary.run_id}-{part:04d}"
-            files = {
-                "articles": lake.write_rows("articles", batch.articles, name),
-                "quarantine": lake.write_rows("quarantine", batch.quarantine, name),
-            }
-            for record in summary.add_batch(batch, files):
-                state.remember(record)
-    _carry_over(lake, summary, state.known_ids)
-    summary.finished_at = datetime.now(UTC)
+        def start_extract(batch: Batch) -> Callable[[], list[Extracted]]:
+            items = [(p.encoded, p.final_url, extract_kwargs(p, batch.sources[p.source_id],
+                                                             batch.clock)) for p in batch.pages]
+            extracted = extract.extract_many(items, executor=pool)
+            return lambda: extracted
+
+        run.process(_replayed(lake, run, sources), start_extract, store)
+    _carry_over(lake, summary, run.state.known_ids)
     if any(replaced.values()) or any(summary.files.values()):
-        lake.commit(summary.run_id, summary.manifest() | {"removes": replaced})
+        commit_run(lake, summary)
     return summary
+
+
+def _replayed(lake: Lake, run: Run, given: Mapping[str, Source] | None) -> Iterator[Batch]:
+    """The first stage of a reprocess: each archived batch read back, with the settings and
+    the clock of the run that fetched it."""
+    for part, (manifest, keys) in enumerate(_batches(lake)):
+        settings = _settings(manifest, given)
+        pages = [_page(archived) for key in keys for archived in _archived(lake, key)]
+        unknown = sorted({page.source_id for page in pages} - set(settings))
+        if unknown:
+            raise ConfigError(
+                f"run {manifest['run_id']} recorded no settings for source(s) "
+                f"{', '.join(unknown)}: pass the sources file with --sources"
+            )
+        run.archived(pages)
+        # The original run's clock, so "date in the future" and the quarantine day come out
+        # the same.
+        yield Batch(part, pages, settings, datetime.fromisoformat(manifest["started_at"]),
+                    len(pages))
 
 
 def _batches(lake: Lake) -> Iterator[tuple[dict[str, Any], list[str]]]:
@@ -103,33 +126,6 @@ def _page(archived: Page) -> Page:
     )
     _, encoding, encoding_source = decode_html(archived.content, content_type)
     return replace(archived, encoding=encoding, encoding_source=encoding_source)
-
-
-def _rows(
-    pages: list[Page],
-    sources: dict[str, Source],
-    manifest: dict[str, Any],
-    summary: RunSummary,
-    pool: Any,
-) -> list[dict[str, Any]]:
-    unknown = sorted({page.source_id for page in pages} - set(sources))
-    if unknown:
-        raise ConfigError(
-            f"run {manifest['run_id']} recorded no settings for source(s) {', '.join(unknown)}: "
-            "pass the sources file with --sources"
-        )
-    # The original run's clock, so "date in the future" and the quarantine day come out the same.
-    then = datetime.fromisoformat(manifest["started_at"])
-    items = [(p.encoded, p.final_url, extract_kwargs(p, sources[p.source_id], then)) for p in pages]
-    extracted = extract.extract_many(items, executor=pool)
-    for page in pages:
-        stats = summary.stats(page.source_id)
-        stats.fetched += 1
-        stats.extracted += 1
-    return [
-        build_row(page, found, sources[page.source_id], summary.run_id, then.date())
-        for page, found in zip(pages, extracted, strict=True)
-    ]
 
 
 def _carry_over(lake: Lake, summary: RunSummary, replayed: set[str]) -> None:

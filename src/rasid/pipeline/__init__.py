@@ -6,10 +6,13 @@ The Prefect flows call these in order; a test can call them directly.
 - ``batches``: which candidates to fetch, in batches that mix sources
 - ``rows``: a row per page, checked and split into articles and quarantine
 - ``summary``: the run's counts and manifest; writing and committing a batch
+- ``run``: the loop every kind of run goes through (``Run``), over ``overlap``'s three stages
 """
 
 from rasid.pipeline.batches import FIRST_BATCH, interleave, published_within
 from rasid.pipeline.rows import CheckedBatch, build_row, check_rows, extract_kwargs
+from rasid.pipeline.overlap import overlap
+from rasid.pipeline.run import Batch, Run, check_and_write
 from rasid.pipeline.state import LakeState, load_state, select_new
 from rasid.pipeline.summary import (
     MANIFEST_FORMAT,
@@ -23,7 +26,8 @@ from rasid.pipeline.summary import (
 )
 
 __all__ = [
-    "FIRST_BATCH", "MANIFEST_FORMAT", "CheckedBatch", "LakeState", "RunSummary", "SourceStats",
-    "build_row", "check_rows", "commit_run", "extract_kwargs", "failure_record", "interleave",
-    "load_state", "new_run_id", "published_within", "record_of", "select_new", "write_batch",
+    "FIRST_BATCH", "MANIFEST_FORMAT", "Batch", "CheckedBatch", "LakeState", "Run", "RunSummary",
+    "SourceStats", "build_row", "check_and_write", "check_rows", "commit_run", "extract_kwargs",
+    "failure_record", "interleave", "load_state", "new_run_id", "overlap", "published_within",
+    "record_of", "select_new", "write_batch",
 ]

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from rasid.models import FetchFailure, Page
+from rasid.models import FUNNEL, FetchFailure, Page
 from rasid.pipeline.rows import CheckedBatch
 from rasid.storage import Lake
 
@@ -30,6 +30,7 @@ class SourceStats:
     discovered: int = 0
     new: int = 0
     fetched: int = 0
+    archived: int = 0  # read back from the raw archive instead of fetched (a reprocess)
     extracted: int = 0
     stored: int = 0
     quarantined: int = 0
@@ -83,6 +84,8 @@ class RunSummary:
     failures: list[dict[str, Any]] = field(default_factory=list)
     checks: list[dict[str, Any]] = field(default_factory=list)
     report: str | None = None
+    # Committed files this run supersedes, by kind (a reprocess replaces every row file).
+    removes: dict[str, list[str]] = field(default_factory=dict)
 
     def stats(self, source_id: str) -> SourceStats:
         return self.sources.setdefault(source_id, SourceStats())
@@ -115,8 +118,7 @@ class RunSummary:
 
     @property
     def totals(self) -> dict[str, int]:
-        keys = ("discovered", "new", "fetched", "extracted", "stored", "quarantined", "failed")
-        return {k: sum(getattr(s, k) for s in self.sources.values()) for k in keys}
+        return {k: sum(getattr(s, k) for s in self.sources.values()) for k in FUNNEL}
 
     def manifest(self) -> dict[str, Any]:
         return {
@@ -134,6 +136,7 @@ class RunSummary:
             "failures": self.failures,
             "report": self.report,
             "source_config": self.source_config,
+            **({"removes": self.removes} if self.removes else {}),
         }
 
 

@@ -175,8 +175,21 @@ def test_meta_time_keeps_utc_and_dates_the_local_day() -> None:
     assert result.date_source == "meta"
 
 
-def test_late_utc_evening_is_the_next_day_in_damascus() -> None:
-    result = find(page('<meta property="article:published_time" content="2026-11-15T23:30:00Z">'))
+def test_a_stamp_with_its_offset_gives_the_day_it_prints() -> None:
+    # The publisher's calendar day: 21:30 in Buenos Aires is still the 15th, though it is the
+    # 16th in UTC and in Damascus.
+    result = find(page('<meta property="article:published_time" content="2026-11-15T21:30:00-03:00">'))
+    assert result.published_date == date(2026, 11, 15)
+    assert result.published_at == datetime(2026, 11, 16, 0, 30, tzinfo=UTC)
+    in_utc = find(page('<meta property="article:published_time" content="2026-11-15T23:30:00Z">'))
+    assert in_utc.published_date == date(2026, 11, 15)
+
+
+def test_a_printed_dateline_one_day_apart_gives_the_newsrooms_day() -> None:
+    # A CMS that stores UTC: 23:30Z is 01:30 on the 16th in Damascus, as the page prints.
+    html = page('<meta property="article:published_time" content="2026-11-15T23:30:00Z">',
+                "<p class='date'>16 تشرين الثاني 2026</p>")
+    result = find(html)
     assert result.published_date == date(2026, 11, 16)
     assert result.published_at == datetime(2026, 11, 15, 23, 30, tzinfo=UTC)
 
@@ -188,13 +201,32 @@ def test_naive_times_are_local_to_the_source() -> None:
     assert find(html, tz="Africa/Casablanca").published_at == in_casablanca
 
 
-def test_modified_times_are_not_publication_times() -> None:
+def test_an_update_stamp_is_never_the_publication_date_when_one_exists() -> None:
+    html = page('<meta property="article:modified_time" content="2026-11-20T10:00:00+03:00">'
+                '<meta property="article:published_time" content="2026-11-12T09:00:00+03:00">',
+                '<time class="updated" datetime="2026-11-20T10:00:00+03:00">20/11/2026</time>'
+                '<p>آخر تحديث: 20/11/2026</p>')
+    result = find(html)
+    assert (result.published_date, result.date_source, result.flags) == (
+        date(2026, 11, 12), "meta", [])
+
+
+def test_an_update_stamp_that_is_the_only_date_is_flagged() -> None:
     html = page('<meta property="article:modified_time" content="2026-11-20T10:00:00+03:00">'
                 '<script type="application/ld+json">{"@type": "NewsArticle",'
                 ' "dateModified": "2026-11-20T10:00:00+03:00"}</script>',
                 '<time class="updated" datetime="2026-11-20T10:00:00+03:00">20/11/2026</time>'
                 '<p>آخر تحديث: 20/11/2026</p>')
-    assert find(html) == DateResult(None, None, None, [])
+    result = find(html)
+    assert (result.published_date, result.date_source, result.flags) == (
+        date(2026, 11, 20), "updated", ["date_from_update"])
+
+
+@pytest.mark.parametrize("label", ["Updated", "Mis à jour le", "Aktualisiert am",
+                                   "Son güncelleme", "Actualizado el", "Aggiornato il"])
+def test_update_labels_of_every_language_are_not_the_dateline(label: str) -> None:
+    html = page(body=f"<p>{label} 20.11.2026</p><p class='date'>12.11.2026</p>")
+    assert find(html).published_date == date(2026, 11, 12)
 
 
 def test_jsonld_article_inside_graph_wins_over_its_webpage() -> None:

@@ -1,9 +1,14 @@
-"""Publication dates: Arabic datelines in every month system, and the evidence on a page.
+"""Publication dates: the evidence on a page, weighed.
 
-htmldate does not read Levantine, Maghrebi or Hijri-with-Gregorian datelines and, when those
-are a page's only explicit date, may build YYYY-01-01 from a footer's copyright year. Here a
-date needs a day, a month and a year that were all printed: a missing date is better than a
-confidently wrong one.
+Evidence, best first: meta tags, JSON-LD, the visible dateline by the title (Arabic month
+systems, Hijri-with-Gregorian, and the month names and labels of labels.yaml), a feed's time,
+htmldate's answer when the page corroborates it, a sitemap's, the URL's; a last-modified
+stamp only when nothing else dates the page (flagged). A date needs a day, a month and a year
+that were all printed: a missing date is better than a confidently wrong one, and a page
+without one says why (``no_date_no_evidence``, ``no_date_conflicting``, ``no_date_bare_year``).
+
+Modules: parse (date expressions), labels (labels.yaml), markup (meta, JSON-LD, URL),
+dateline (the visible date by the title), fallback (htmldate, corroborated).
 """
 
 from __future__ import annotations
@@ -16,12 +21,22 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from rasid.dates.dateline import dateline_dates, is_dateline
-from rasid.dates.markup import OLDEST_PLAUSIBLE, jsonld_dates, meta_dates, url_date
+from rasid.dates.dateline import is_dateline, page_dates
+from rasid.dates.fallback import NO_EVIDENCE, htmldate_day
+from rasid.dates.markup import (
+    MODIFIED_META_NAMES,
+    OLDEST_PLAUSIBLE,
+    jsonld_dates,
+    meta_dates,
+    url_date,
+)
 from rasid.dates.parse import (
     EGYPTIAN,
     LEVANTINE,
     MAGHREBI,
+    MAX_UTC_OFFSET,
+    MAX_YEAR,
+    MIN_YEAR,
     MOROCCAN,
     find_dates,
     parse_arabic_date,
@@ -30,15 +45,17 @@ from rasid.dates.parse import (
 )
 
 __all__ = [
-    "EGYPTIAN", "LEVANTINE", "MAGHREBI", "MOROCCAN", "DateResult", "Evidence", "decide",
+    "EGYPTIAN", "LEVANTINE", "MAGHREBI", "MOROCCAN", "MAX_UTC_OFFSET", "MAX_YEAR", "MIN_YEAR",
+    "DateResult", "Evidence", "decide",
     "find_dates", "find_published", "is_dateline", "parse_arabic_date", "parse_arabic_datetime",
     "parse_machine_datetime", "url_date",
 ]
 
-SOURCE_ORDER = ("meta", "jsonld", "dateline", "feed", "sitemap", "url")
+SOURCE_ORDER = ("meta", "jsonld", "dateline", "feed", "htmldate", "sitemap", "url", "updated")
 # A sitemap's lastmod is often a modification time: it counts as evidence, not as a witness.
 STRONG_SOURCES = frozenset({"meta", "jsonld", "dateline", "feed", "url"})
 CONFLICT_DAYS = 2
+PAGE_SOURCES = frozenset({"meta", "jsonld", "dateline", "htmldate"})
 
 @dataclass(frozen=True)
 class DateResult:
@@ -56,12 +73,29 @@ class Evidence:
     has_time: bool
 
 
+def publisher_day(moment: datetime, tz: ZoneInfo) -> date:
+    """The calendar day a timestamp falls on for its publisher.
+
+    A timestamp printed with its offset ("21:30-05:00", "23:30Z") is dated by the day it
+    prints: that is the day the page states, whatever rasid's source timezone says. A naive
+    one is read in the source's timezone. A visible dateline one day apart still wins the
+    day (see ``decide``): a CMS that stores UTC prints the newsroom's day on the page.
+    """
+    if moment.tzinfo is not None:
+        return moment.date()
+    return moment.replace(tzinfo=tz).date()
+
+
 def _evidence(source: str, value: datetime | date, tz: ZoneInfo) -> Evidence:
     if isinstance(value, datetime):
-        local = value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
-        return Evidence(source, local.astimezone(UTC), local.date(), True)
+        aware = value.replace(tzinfo=tz) if value.tzinfo is None else value
+        # A feed's or sitemap's time is rasid's own reading of the source, kept in its zone.
+        day = publisher_day(value, tz) if source in PAGE_SOURCES else aware.astimezone(tz).date()
+        return Evidence(source, aware.astimezone(UTC), day, True)
     midnight = datetime.combine(value, time(0), tz)
     return Evidence(source, midnight.astimezone(UTC), value, False)
+
+
 # --- combining the evidence ---------------------------------------------------------------
 
 
@@ -72,14 +106,28 @@ def _load(html: str) -> HtmlElement | None:
         return None
 
 
-def page_evidence(tree: HtmlElement, title: str | None, tz: ZoneInfo) -> list[Evidence]:
-    """The best value of each kind of evidence the page itself carries."""
+def page_evidence(tree: HtmlElement, url: str, title: str | None, tz: ZoneInfo, now: datetime
+                  ) -> tuple[list[Evidence], str]:
+    """The best value of each kind of evidence the page itself carries; htmldate's answer,
+    corroborated, when the page has no meta, JSON-LD or dateline of its own. With no
+    evidence, why not (a ``no_date_*`` note)."""
+    page = page_dates(tree, title)
     found = []
     for source, values in (("meta", meta_dates(tree)), ("jsonld", jsonld_dates(tree)),
-                           ("dateline", dateline_dates(tree, title))):
+                           ("dateline", page.datelines)):
         if values:
             found.append(_evidence(source, values[0], tz))
-    return found
+    if found:
+        return found, ""
+    day, note = htmldate_day(tree, url, now, OLDEST_PLAUSIBLE, page)
+    return ([_evidence("htmldate", day, tz)] if day else []), note
+
+
+def modified_evidence(tree: HtmlElement, tz: ZoneInfo) -> list[Evidence]:
+    """The page's last-modified stamp (meta, JSON-LD dateModified), for a page with no other
+    date: an update stamp, flagged as such."""
+    values = meta_dates(tree, MODIFIED_META_NAMES) + jsonld_dates(tree, "dateModified")
+    return [_evidence("updated", values[0], tz)] if values else []
 
 
 def _problems(evidence: Evidence, now: datetime, founded: date | None) -> list[str]:
@@ -106,12 +154,19 @@ def decide(evidence: list[Evidence], now: datetime, founded: date | None) -> Dat
     strong = [e.day for e in evidence if e.source in STRONG_SOURCES]
     if strong and (max(strong) - min(strong)).days > CONFLICT_DAYS:
         flags.append("date_conflict")
-    moment = best.moment
+    moment, day = best.moment, best.day
+    printed = next((e.day for e in ordered
+                    if (e.source == "dateline" or (e.source == "url" and not e.has_time))
+                    and abs((e.day - best.day).days) == 1), None)
+    if best.has_time and printed is not None:
+        day = printed  # the stamp is UTC or another zone's; the page prints the newsroom's day
     if not best.has_time:
         # A dateline often prints only the day; a feed or meta time on that day refines it.
         timed = next((e for e in ordered if e.has_time and e.day == best.day), None)
         moment = timed.moment if timed else moment
-    return DateResult(moment, best.day, best.source, flags)
+    if best.source == "updated":
+        flags.append("date_from_update")  # the only date given is a later edit's
+    return DateResult(moment, day, best.source, flags)
 
 
 def find_published(html: str | HtmlElement, url: str, *, title: str | None,
@@ -123,7 +178,8 @@ def find_published(html: str | HtmlElement, url: str, *, title: str | None,
     """
     tz = ZoneInfo(timezone)
     tree = html if isinstance(html, HtmlElement) else _load(html)
-    evidence = page_evidence(tree, title, tz) if tree is not None else []
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    evidence, note = page_evidence(tree, url, title, tz, now) if tree is not None else ([], "")
     for moment, source in hints:
         if isinstance(moment, datetime) and moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
@@ -131,5 +187,9 @@ def find_published(html: str | HtmlElement, url: str, *, title: str | None,
     from_url = url_date(url)
     if from_url:
         evidence.append(_evidence("url", from_url, tz))
-    now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    return decide(evidence, now, founded)
+    if not evidence and tree is not None:
+        evidence = modified_evidence(tree, tz)
+    result = decide(evidence, now, founded)
+    if result.published_date is None:
+        result.flags.append(note or NO_EVIDENCE)
+    return result

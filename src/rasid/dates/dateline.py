@@ -10,6 +10,7 @@ from functools import lru_cache
 from lxml import etree
 from lxml.html import HtmlElement
 
+from rasid.dates.labels import labels, words_pattern
 from rasid.dates.parse import _TIME, _find_time, find_dates, parse_machine_datetime
 from rasid.text import OTHER_STORIES, normalize_arabic, title_variants
 
@@ -36,13 +37,8 @@ _PUBLISHED_PROPERTIES = frozenset({
 })
 _DATE_CLASS = re.compile(r"date|time|publish|posted|byline|^meta$|-meta$|^meta-|تاريخ", re.I)
 _UPDATED = re.compile(r"updat|modif|edited|تحديث|تعديل|محدث", re.I)
-_LABELS = re.compile(
-    r"\b(?:تاريخ النشر|نشر بتاريخ|نشر في|نشر|اضيف في|اضيف|بتاريخ|تاريخ|published on|published|"
-    r"posted on|posted|publie le|publié le|le|on|"
-    r"الاحد|الاثنين|الثلاثاء|الاربعاء|الخميس|الجمعه|السبت|"
-    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\b"
-)
+# Labels, joiners and weekdays that may stand before a dateline's date (labels.yaml).
+_LABELS = re.compile(words_pattern(labels().published + labels().joiners + labels().weekdays))
 # What may stand before a dateline's date besides labels: a place or a byline and a separator,
 # as in "دمشق - ", "حماة، ", "حلب - راصد: ", "بقلم: سامر الأحمد | ". "في 15 آذار 2011
 # خرجت..." is narrative, not a dateline.
@@ -56,7 +52,7 @@ _BEFORE_TITLE = 150
 _AFTER_TITLE = {"attribute": 1500, "element": 1500, "text": 1000}
 _PARAGRAPH = 150  # characters: a text node this long is the article text, not page furniture
 _PROSE = 100  # characters: a <p> this long is a paragraph of the text (a lede can be short)
-_UPDATE_LABEL = re.compile(r"\b(?:اخر |last )?(?:تحديث|updated?)\b")
+_UPDATE_LABEL = re.compile(words_pattern(labels().updated))
 # A heading that opens a list of other articles or the comments: below it, every date is
 # another article's (or a reader's), whatever the markup says.
 _OTHER_STORIES_HEADING = re.compile(
@@ -251,7 +247,8 @@ def _dated_text(text: str, dateline_only: bool) -> datetime | date | None:
     label_start = 0  # labels between the previous date and this one belong to this one
     for match in find_dates(normalized):
         prefix = normalized[: match.start]
-        if _UPDATED.search(normalized[max(label_start, match.start - 30): match.start]):
+        before = normalized[max(label_start, match.start - 30): match.start]
+        if _UPDATED.search(before) or _UPDATE_LABEL.search(before):
             label_start = match.end
             continue
         if dateline_only and not (_labels_only(prefix)
@@ -306,13 +303,50 @@ def _nearest_first(spots: list[_Spot], mark: int) -> list[_Spot]:
                                         s.kind != "attribute"))
 
 
-def dateline_dates(root: HtmlElement, title: str | None) -> list[datetime | date]:
-    """The visible publication date near the title, best candidate first."""
+@dataclass(frozen=True)
+class PageDates:
+    """What the page's visible dates say: the dateline candidates, and every day printed in
+    full outside other articles' zones (for weighing another finder's answer)."""
+
+    datelines: list[datetime | date]  # near the title, best first
+    printed: frozenset[date]  # in text or markup, outside other zones and copyright lines
+    marked: frozenset[date]  # in elements whose markup says they hold a date
+
+
+_COPYRIGHT = re.compile(r"©|\(c\)|copyright|all rights reserved|جميع الحقوق|حقوق النشر", re.I)
+
+
+def _days(spot: _Spot) -> set[date]:
+    if spot.kind == "attribute":
+        value = parse_machine_datetime(spot.text)
+        return {value.date() if isinstance(value, datetime) else value} if value else set()
+    normalized = normalize_arabic(spot.text)
+    if _COPYRIGHT.search(normalized):
+        return set()
+    return {m.day for m in find_dates(normalized)
+            if not _UPDATE_LABEL.search(normalized[max(0, m.start - 30): m.start])}
+
+
+def page_dates(root: HtmlElement, title: str | None) -> PageDates:
+    """The visible publication date near the title (best candidate first), and the days the
+    page prints outside other articles' zones."""
     body = root.find(".//body")
     root = body if body is not None else root
     anchor = _find_anchor(root, title)
     containers = _containers(root, anchor)
     spots, mark, prose = _spots(root, anchor, containers)
+    printed = frozenset(d for s in spots if any(c.isdigit() for c in s.text) for d in _days(s))
+    marked = frozenset(d for s in spots if s.kind != "text" for d in _days(s))
+    return PageDates(_datelines(spots, mark, prose), printed, marked)
+
+
+def dateline_dates(root: HtmlElement, title: str | None) -> list[datetime | date]:
+    """The visible publication date near the title, best candidate first."""
+    return page_dates(root, title).datelines
+
+
+def _datelines(spots: list[_Spot], mark: int | None, prose: int | None
+               ) -> list[datetime | date]:
     if mark is None:
         # No title to stand by: only a date that every dated element agrees on is trusted.
         values = [v for s in spots if s.kind != "text" and (v := _parse_spot(s))]

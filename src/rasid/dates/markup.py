@@ -29,15 +29,24 @@ OLDEST_PLAUSIBLE = date(1990, 1, 1)
 
 
 
-def meta_dates(tree: HtmlElement) -> list[datetime | date]:
+# Meta names of the last modification: never a publication date, but the only date some
+# pages give (see rasid.dates.decide).
+MODIFIED_META_NAMES = (
+    "article:modified_time", "og:updated_time", "datemodified", "dc.date.modified",
+    "dcterms.modified", "last-modified", "lastmod",
+)
+
+
+def meta_dates(tree: HtmlElement, names: tuple[str, ...] = META_NAMES) -> list[datetime | date]:
+    """The dates of the ``names`` meta tags, in the order of ``names``."""
     found: dict[str, datetime | date] = {}
     for meta in tree.iter("meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
-        if key in META_NAMES and key not in found:
+        if key in names and key not in found:
             parsed = parse_machine_datetime(meta.get("content") or "")
             if parsed is not None:
                 found[key] = parsed
-    return [found[name] for name in META_NAMES if name in found]
+    return [found[name] for name in names if name in found]
 
 
 def _jsonld_objects(data: object) -> Iterator[dict[str, object]]:
@@ -60,8 +69,8 @@ def _types(obj: dict[str, object]) -> list[str]:
     return [k for k in kind if isinstance(k, str)] if isinstance(kind, list) else []
 
 
-def jsonld_dates(tree: HtmlElement) -> list[datetime | date]:
-    """datePublished of Article-like objects first, then of WebPage objects."""
+def jsonld_dates(tree: HtmlElement, key: str = "datePublished") -> list[datetime | date]:
+    """``key`` (datePublished) of Article-like objects first, then of WebPage objects."""
     articles: list[datetime | date] = []
     pages: list[datetime | date] = []
     for script in tree.iter("script"):
@@ -72,7 +81,7 @@ def jsonld_dates(tree: HtmlElement) -> list[datetime | date]:
         except (ValueError, RecursionError):
             continue
         for obj in _jsonld_objects(data):
-            value = obj.get("datePublished")
+            value = obj.get(key)
             parsed = parse_machine_datetime(value) if isinstance(value, str) else None
             if parsed is None:
                 continue

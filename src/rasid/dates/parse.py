@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from datetime import timezone as fixed_offset
 from email.utils import parsedate_to_datetime
 
+from rasid.dates.labels import labels, words_pattern
 from rasid.text import normalize_arabic
 
 # --- month names --------------------------------------------------------------------------
@@ -33,21 +34,11 @@ MOROCCAN = {
     "يناير": 1, "فبراير": 2, "مارس": 3, "أبريل": 4, "ماي": 5, "يونيو": 6, "يوليوز": 7,
     "غشت": 8, "شتنبر": 9, "أكتوبر": 10, "نونبر": 11, "دجنبر": 12,
 }
-# Latin-script editions of the same outlets (English, and French in the Maghreb).
-LATIN = {
-    **{m: i for i, m in enumerate(("january february march april may june july august "
-                                   "september october november december").split(), 1)},
-    **{m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)},
-    "sept": 9,
-    **{m: i for i, m in enumerate(("janvier février mars avril mai juin juillet août "
-                                   "septembre octobre novembre décembre").split(), 1)},
-    "fevrier": 2, "aout": 8, "decembre": 12,
-}
-
-
 def _month_table() -> dict[str, int]:
     table: dict[str, int] = {}
-    for names in (LEVANTINE, EGYPTIAN, MAGHREBI, MOROCCAN, LATIN):
+    # Other languages' names (English, French, Turkish, Persian, Kurdish...) come from
+    # labels.yaml.
+    for names in (LEVANTINE, EGYPTIAN, MAGHREBI, MOROCCAN, labels().months):
         for name, number in names.items():
             key = normalize_arabic(name)
             if table.setdefault(key, number) != number:
@@ -76,7 +67,9 @@ _YEAR = r"(?P<year>\d{4})(?!\d)"
 _ALSO = rf"(?:\s*[/\-(]\s*{_MONTH}{_NOT_BEFORE_LETTER}\s*\)?)?"
 _NAMED = _NOT_AFTER_LETTER + rf"(?P<month>{_MONTH}){_NOT_BEFORE_LETTER}"
 
-DAY_MONTH_YEAR = re.compile(rf"{_DAY}{_SEP}(?:من\s+)?{_NAMED}{_ALSO}{_SEP}{_YEAR}")
+# "4 de mayo de 2022" (Spanish), "15 من تشرين الثاني 2026".
+_OF = r"(?:(?:من|de|del)\s+)?"
+DAY_MONTH_YEAR = re.compile(rf"{_DAY}{_SEP}{_OF}{_NAMED}{_ALSO}{_SEP}{_OF}{_YEAR}")
 MONTH_DAY_YEAR = re.compile(rf"{_NAMED}\s+{_DAY}\s*[,،]?\s*{_YEAR}")
 NUMERIC_DMY = re.compile(
     r"(?<![\d/.-])(?P<day>\d{1,2})\s*(?P<sep>[-/.])\s*(?P<month>\d{1,2})\s*(?P=sep)\s*"
@@ -87,6 +80,10 @@ NUMERIC_YMD = re.compile(
     r"(?P<day>\d{1,2})(?![\d/.-])"
 )
 _PATTERNS = (DAY_MONTH_YEAR, MONTH_DAY_YEAR, NUMERIC_DMY, NUMERIC_YMD)
+# A Solar Hijri date ("۱۴ آبان ۱۴۰۵"): never a publication date here, but a Persian dateline
+# that prints it beside the Gregorian one is still a dateline.
+SOLAR_HIJRI_DATE = re.compile(
+    r"(?<!\d)\d{1,2}\s*" + words_pattern(tuple(labels().solar_hijri)) + r"\s*1[34]\d\d(?!\d)")
 _HIJRI_MARK = re.compile(r"\s*(?:ه\b|هجري)")
 _TIME = re.compile(
     r"(?<![\d:])(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?(?![\d:])\s*"

@@ -2,6 +2,7 @@
 
 Three fictional Arabic outlets (``sham-today``, ``furat-post``, ``halab-online``) with their
 own page shapes, feeds and sitemaps, served on loopback by ``rasid.demo.server.DemoServer``.
-The articles are data (``content.py`` and the ``articles_*`` modules); ``site.py`` renders
-them, together with the traps the pipeline must handle (``site.TRAPS``).
+The articles are data, one YAML file per outlet in ``articles/`` (read by ``content.py``);
+``plan.py`` decides which page carries which trap (``TRAPS``), and ``site.py`` renders the pages
+from the Jinja2 templates in ``templates/<outlet>/``.
 """

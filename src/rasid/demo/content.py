@@ -1,8 +1,14 @@
-"""The demo site's articles as data; site.py renders them into each source's page shapes."""
+"""The demo site's articles as data: one YAML file per outlet under articles/, one entry per
+article; site.py renders them into each outlet's page shapes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import yaml
 
 
 @dataclass(frozen=True)
@@ -17,3 +23,21 @@ class DemoArticle:
     section: str = "local"  # politics | economy | local | sport | culture
     tags: tuple[str, ...] = ()
     language: str = "ar"
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> DemoArticle:
+        # A misspelt field fails here, by name, rather than leaving a default in place.
+        return cls(
+            **{
+                **entry,
+                "paragraphs": tuple(entry["paragraphs"]),
+                "tags": tuple(entry.get("tags", ())),
+            }
+        )
+
+
+@cache
+def articles(source_id: str) -> tuple[DemoArticle, ...]:
+    """The articles of one outlet, from articles/<source_id>.yaml, in file order."""
+    text = files("rasid.demo").joinpath(f"articles/{source_id}.yaml").read_text(encoding="utf-8")
+    return tuple(DemoArticle.from_entry(entry) for entry in yaml.safe_load(text))

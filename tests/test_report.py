@@ -157,6 +157,16 @@ def test_hostile_titles_and_links_stay_text() -> None:
     assert 'https://a.example/"><b>x' in [unescape(h) for h in hrefs]
 
 
+def test_a_quarantined_row_without_a_date_says_what_was_tried() -> None:
+    latest = run(0, {"a": stats(discovered=1, new=1, fetched=1, quarantined=1)})
+    problem = Problem("run-000", "a", "https://a.example/x", "عنوان",
+                      ("no_date", "no_date_bare_year"), True)
+    html = report.render_html(report.build_view(Facts([latest], [problem], [])),
+                              Links("", True, {}))
+    assert "only a bare year (no day or month): no date built from it" in html
+    assert "لا يوجد سوى سنة مجردة بلا يوم ولا شهر" in html
+
+
 def test_a_run_without_history_still_renders_every_section() -> None:
     latest = run(0, {"a": stats(discovered=3, new=3, fetched=3, stored=3)})
     html = report.render_html(report.build_view(Facts([latest], [], [])), Links("../", False, {}))

@@ -21,7 +21,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from rasid.dates.dateline import is_dateline, page_dates
+from rasid.dates.dateline import PageDates, is_dateline, page_dates
 from rasid.dates.fallback import NO_EVIDENCE, htmldate_day
 from rasid.dates.markup import (
     MODIFIED_META_NAMES,
@@ -107,7 +107,7 @@ def _load(html: str) -> HtmlElement | None:
 
 
 def page_evidence(tree: HtmlElement, url: str, title: str | None, tz: ZoneInfo, now: datetime
-                  ) -> tuple[list[Evidence], str]:
+                  ) -> tuple[list[Evidence], str, PageDates]:
     """The best value of each kind of evidence the page itself carries; htmldate's answer,
     corroborated, when the page has no meta, JSON-LD or dateline of its own. With no
     evidence, why not (a ``no_date_*`` note)."""
@@ -118,15 +118,16 @@ def page_evidence(tree: HtmlElement, url: str, title: str | None, tz: ZoneInfo, 
         if values:
             found.append(_evidence(source, values[0], tz))
     if found:
-        return found, ""
+        return found, "", page
     day, note = htmldate_day(tree, url, now, OLDEST_PLAUSIBLE, page)
-    return ([_evidence("htmldate", day, tz)] if day else []), note
+    return ([_evidence("htmldate", day, tz)] if day else []), note, page
 
 
-def modified_evidence(tree: HtmlElement, tz: ZoneInfo) -> list[Evidence]:
-    """The page's last-modified stamp (meta, JSON-LD dateModified), for a page with no other
-    date: an update stamp, flagged as such."""
+def modified_evidence(tree: HtmlElement, page: PageDates, tz: ZoneInfo) -> list[Evidence]:
+    """The page's last-modified stamp (meta, JSON-LD dateModified, a visible "Updated:" date
+    when it is the only one), for a page with no other date: flagged as an update stamp."""
     values = meta_dates(tree, MODIFIED_META_NAMES) + jsonld_dates(tree, "dateModified")
+    values += list(page.updated) if len(page.updated) == 1 else []
     return [_evidence("updated", values[0], tz)] if values else []
 
 
@@ -179,7 +180,10 @@ def find_published(html: str | HtmlElement, url: str, *, title: str | None,
     tz = ZoneInfo(timezone)
     tree = html if isinstance(html, HtmlElement) else _load(html)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    evidence, note = page_evidence(tree, url, title, tz, now) if tree is not None else ([], "")
+    page = None
+    evidence, note = [], ""
+    if tree is not None:
+        evidence, note, page = page_evidence(tree, url, title, tz, now)
     for moment, source in hints:
         if isinstance(moment, datetime) and moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
@@ -187,8 +191,8 @@ def find_published(html: str | HtmlElement, url: str, *, title: str | None,
     from_url = url_date(url)
     if from_url:
         evidence.append(_evidence("url", from_url, tz))
-    if not evidence and tree is not None:
-        evidence = modified_evidence(tree, tz)
+    if not evidence and tree is not None and page is not None:
+        evidence = modified_evidence(tree, page, tz)
     result = decide(evidence, now, founded)
     if result.published_date is None:
         result.flags.append(note or NO_EVIDENCE)

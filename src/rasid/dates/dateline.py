@@ -32,7 +32,8 @@ _OTHER_TAGS = frozenset({"nav", "form", "script", "style", "noscript", "template
 _SITE_TAGS = frozenset({"header", "aside", "footer"})
 # Markup that names an element's value the publication date (microdata, RDFa).
 _PUBLISHED_PROPERTIES = frozenset({
-    "datepublished", "schema:datepublished", "dc:date", "dc:created", "dcterms:created",
+    "datepublished", "schema:datepublished", "datecreated", "schema:datecreated", "dc:date",
+    "dc:created", "dcterms:created",
     "dcterms:issued", "dcterms:date", "article:published_time",
 })
 _DATE_CLASS = re.compile(r"date|time|publish|posted|byline|^meta$|-meta$|^meta-|تاريخ", re.I)
@@ -66,9 +67,11 @@ _HEADING_MAX = 60
 # What may follow a free-text dateline's date: a time of day, the Gregorian mark after a
 # Hijri date, then the end or a separator. "15 كانون الثاني 2027 موعداً لبدء الامتحانات" opens
 # a sentence about that day; it does not date the article.
+# A weekday may follow the date ("9 Kasım 2026 Pazartesi"), and joiners the time ("alle ore").
 _DATELINE_TAIL = re.compile(
-    r"\s*(?:م\b|ميلادي)?\s*(?:(?:علي|في)?\s*(?:الساعه)?\s*" + _TIME.pattern + r")?"
-    r"\s*(?:$|[-–—|:،,/(\[•·])"
+    r"\s*(?:م\b|ميلادي)?\s*[,،]?\s*(?:" + words_pattern(labels().weekdays) + r")?\s*[,،]?"
+    r"\s*(?:(?:(?:علي|في|" + words_pattern(labels().joiners) + r")\s*)*(?:الساعه)?\s*"
+    + _TIME.pattern + r")?\s*(?:$|[-–—|:،,/(\[•·])"
 )
 _DATELINE_MAX = 80
 
@@ -150,9 +153,9 @@ def _find_anchor(root: HtmlElement, title: str | None) -> HtmlElement | None:
     name) contain one another and are of similar length, so a site-name logo in an <h1>
     does not pass for the headline.
     """
-    headings = [h for h in root.iter("h1", "h2") if h.text_content().strip()]
+    headings = [h for h in root.iter("h1", "h2", "h3") if h.text_content().strip()]
     keys = {key for t in title_variants(title) if len(key := normalize_arabic(t)) >= 8}
-    for heading in headings:
+    for heading in headings:  # blog themes (Blogger's) title a post with an <h3>
         text = normalize_arabic(heading.text_content())
         if any((text in key or key in text) and 2 * min(len(text), len(key)) >= len(key)
                for key in keys):
@@ -203,7 +206,13 @@ def _spots(root: HtmlElement, anchor: HtmlElement | None, containers: tuple[Html
                 entered.append(element)
             if element is mark:
                 mark_offset = offset
-            if anchor is not None and element is anchor:  # the headline: its dates are its subject
+            if anchor is not None and element is anchor:
+                # The headline's words are its subject, but an element inside it that is
+                # marked as a date (<time datetime>, class="date") dates the article.
+                spots += [_Spot(offset, True, article in entered or article is None, *dated[:2],
+                                dated[2] and _own_item(inner, anchor))
+                          for inner in element.iterdescendants()
+                          if isinstance(inner.tag, str) and (dated := _dated_element(inner))]
                 walker.skip_subtree()
                 offset += len(element.text_content().strip())
                 continue
@@ -311,20 +320,24 @@ class PageDates:
     datelines: list[datetime | date]  # near the title, best first
     printed: frozenset[date]  # in text or markup, outside other zones and copyright lines
     marked: frozenset[date]  # in elements whose markup says they hold a date
+    updated: frozenset[date]  # in text, after an update label ("Aktualisiert:", "آخر تحديث")
 
 
 _COPYRIGHT = re.compile(r"©|\(c\)|copyright|all rights reserved|جميع الحقوق|حقوق النشر", re.I)
 
 
-def _days(spot: _Spot) -> set[date]:
+def _days(spot: _Spot, updates: bool = False) -> set[date]:
+    """The full dates of a spot: publication ones, or with ``updates`` the update stamps."""
     if spot.kind == "attribute":
+        if updates:
+            return set()
         value = parse_machine_datetime(spot.text)
         return {value.date() if isinstance(value, datetime) else value} if value else set()
     normalized = normalize_arabic(spot.text)
     if _COPYRIGHT.search(normalized):
         return set()
     return {m.day for m in find_dates(normalized)
-            if not _UPDATE_LABEL.search(normalized[max(0, m.start - 30): m.start])}
+            if updates == bool(_UPDATE_LABEL.search(normalized[max(0, m.start - 30): m.start]))}
 
 
 def page_dates(root: HtmlElement, title: str | None) -> PageDates:
@@ -337,7 +350,9 @@ def page_dates(root: HtmlElement, title: str | None) -> PageDates:
     spots, mark, prose = _spots(root, anchor, containers)
     printed = frozenset(d for s in spots if any(c.isdigit() for c in s.text) for d in _days(s))
     marked = frozenset(d for s in spots if s.kind != "text" for d in _days(s))
-    return PageDates(_datelines(spots, mark, prose), printed, marked)
+    updated = frozenset(d for s in spots if s.kind == "text" and any(c.isdigit() for c in s.text)
+                        for d in _days(s, updates=True))
+    return PageDates(_datelines(spots, mark, prose), printed, marked, updated)
 
 
 def dateline_dates(root: HtmlElement, title: str | None) -> list[datetime | date]:

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from rasid import checks
 from rasid.checks import Words
 from rasid.report.attention import attention
+from rasid.report.labels import DATE_NOTES
 from rasid.storage import Lake
 
 WINDOW_DAYS = 14  # trends and article lists cover the runs of the last two weeks ...
@@ -130,7 +131,7 @@ def _problems(lake: Lake, runs: list[Manifest]) -> list[Problem]:
         columns += ["reasons"] if kind == "quarantine" else []
         table = lake.dataset(kind).to_table(columns=columns, filter=pc.field("run_id").isin(ids))
         for row in table.to_pylist():
-            flagged = [f for f in row["flags"] or [] if f in warnings]
+            flagged = [f for f in row["flags"] or [] if f in warnings or f in DATE_NOTES]
             reasons = tuple(row.get("reasons") or []) + tuple(sorted(flagged))
             if reasons:
                 found.append(

@@ -32,6 +32,11 @@ _RULES = checks.rules()
 
 # What each check's failure means (the articles' reasons) and what each check asks.
 REASONS: dict[str, Words] = {rule.reason: rule.failure for rule in _RULES}
+# Why a row has no date (rasid.dates' notes among its flags): shown with its reasons.
+DATE_NOTES: dict[str, Words] = {
+    code: Words(**words) for code, words in _LABELS["date_notes"].items()
+}
+REASONS.update(DATE_NOTES)
 CHECK_NAMES: dict[str, Words] = {rule.reason: rule.check for rule in _RULES}
 FETCH_REASONS: dict[str, Words] = {
     code: Words(**words) for code, words in _LABELS["fetch_reasons"].items()

@@ -35,12 +35,16 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
 import yaml
+from jinja2 import FileSystemLoader
+from markupsafe import Markup
+
+from rasid.demo import render
 
 HOST = "127.0.0.1"
 OUTSIDE = "127.0.0.2"  # loopback, but not in the allowlist: nothing may ever connect to it
@@ -251,17 +255,15 @@ ROBOTS = "User-agent: *\nDisallow: /private/\n"
 # --- the pages --------------------------------------------------------------------------------
 
 
+# The well-formed pages and documents come from templates, rendered as the demo site's are; the
+# broken ones below are written by hand, since breaking them is the point.
+_TEMPLATES = render.environment(FileSystemLoader(Path(__file__).with_name("hostile_templates")))
+
+
 def _page(article: Good, published: datetime, *, depth: int = 0) -> str:
-    body = "".join(f"<p>{p}</p>" for p in article.paragraphs)
-    return (
-        '<!DOCTYPE html><html lang="ar" dir="rtl"><head>'
-        + ('<meta charset="iso-8859-1">' if "windows-1256" in article.content_type else "")
-        + f"<title>{article.title}</title>"
-        f'<meta property="article:published_time" content="{published.isoformat()}">'
-        '</head><body><header><a href="/">الأخبار العدائية</a></header>'
-        f"<article><h1>{article.title}</h1>" + "<div>" * depth + body + "</div>" * depth
-        + "</article></body></html>"
-    )
+    nesting = {"open": Markup("<div>" * depth), "close": Markup("</div>" * depth)}
+    return _TEMPLATES.get_template("article.html.j2").render(
+        article=article, published=published, nesting=nesting)
 
 
 def _section_page(base: str) -> str:
@@ -273,24 +275,15 @@ def _section_page(base: str) -> str:
 
 def _rss(items: list[tuple[str, datetime]], base: str, about: Good | None = None) -> str:
     """A feed of ``items``; with ``about``, every item carries its title and first paragraph."""
-    words = f"<title>{about.title}</title><description>{about.paragraphs[0]}</description>" \
-        if about else "<title>خبر</title>"
-    entries = "".join(
-        f"<item>{words}<link>{base}{path}</link>"
-        f"<pubDate>{format_datetime(when, usegmt=True)}</pubDate></item>"
-        for path, when in items
-    )
-    return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>{entries}</channel></rss>'
+    return _TEMPLATES.get_template("feed.xml.j2").render(items=items, base=base, about=about)
 
 
 def _urlset(paths: list[str], base: str) -> str:
-    entries = "".join(f"<url><loc>{base}{p}</loc></url>" for p in paths)
-    return f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+    return _TEMPLATES.get_template("urlset.xml.j2").render(paths=paths, base=base)
 
 
 def _index(paths: list[str], base: str) -> str:
-    entries = "".join(f"<sitemap><loc>{base}{p}</loc></sitemap>" for p in paths)
-    return f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</sitemapindex>'
+    return _TEMPLATES.get_template("sitemap-index.xml.j2").render(paths=paths, base=base)
 
 
 LAUGHS = (

@@ -17,6 +17,8 @@ import pytest
 import requests
 
 from rasid.config import load_sources, parse_sources
+from rasid.demo import content
+from rasid.demo import site as site_module
 from rasid.demo.server import DemoServer
 from rasid.demo.site import DEMO_HOSTS, DEMO_PORT, PAGES, SOURCE_NAMES, TRAPS, DemoPage, build_site
 
@@ -309,3 +311,30 @@ def test_halab_article_pages_have_comments_a_comment_form_and_most_read(site: Si
         assert "أضف تعليق" in text and "الحقول المطلوبة مشار إليها بـ *" in text
         assert 2 <= text.count('<li class="hl-comment">') <= 3
         assert "الأكثر قراءة" in text and text.count('class="hl-most-read__item"') == 5
+
+
+# --- the data behind it -----------------------------------------------------------------------
+
+def test_every_article_file_entry_is_served_and_no_page_is_made_up() -> None:
+    for source_id in DEMO_HOSTS:
+        served = {p.article.key for p in PAGES if p.source_id == source_id}
+        written = {a.key for a in content.articles(source_id)}
+        # halab-online also serves its day-later copy of a sham-today story.
+        made = {k for k in served - written if k.endswith("-damascus")}
+        assert served - made == written and len(made) == (source_id == "halab-online")
+
+
+def test_a_misspelt_field_in_an_article_entry_fails_by_name() -> None:
+    entry = {"key": "1", "title": "عنوان", "paragraphs": ["نص"], "published": None}
+    assert content.DemoArticle.from_entry(entry).section == "local"
+    with pytest.raises(TypeError, match="sektion"):
+        content.DemoArticle.from_entry({**entry, "sektion": "sport"})
+
+
+def test_titles_from_the_data_stay_text_in_every_template() -> None:
+    hostile = content.DemoArticle("x1", '<blink>"عنوان" & \'ما\'</blink>', ("<marquee>نص",), None)
+    page = DemoPage("halab-online", "/article/x1", hostile, ("no_date",))
+    html = site_module.environment().get_template("halab-online/article.html.j2").render(
+        outlet=site_module._Halab(DEMO_PORT, [page]), page=page)
+    assert "<blink>" not in html and "<marquee>" not in html
+    assert "&lt;blink&gt;&#34;عنوان&#34; &amp; &#39;ما&#39;" in html and "&lt;marquee&gt;نص" in html

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
 
-from rasid import charts, report
+from rasid import charts, checks, report
 from rasid.report import Facts, FailedFetch, Links, Problem
 from rasid.report.facts import _failed_fetches
 
@@ -200,3 +200,34 @@ def test_the_prefect_summary_links_each_source_to_its_section() -> None:
         "| [b](file:///lake/reports/run-000/index.html#source-b) |" in text
         and "discovered no URL" in text
     )
+
+
+def test_a_check_added_to_the_suite_brings_its_words_to_the_report() -> None:
+    # What adding a check is: one more expectation in expectations/articles.json.
+    added = checks.rule(
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": "title"},
+            "severity": "warning",
+            "meta": {
+                "reason": "no_title",
+                "failure": {"ar": "لا عنوان للمقال", "en": "the article has no title"},
+                "check": {"ar": "للمقال عنوان", "en": "the article has a title"},
+            },
+        }
+    )
+    latest = run(0, {"a": stats(discovered=2, new=2, fetched=2, stored=2)})
+    problem = Problem("run-000", "a", "https://a.example/1", "عنوان", ("no_title",), False)
+    facts = Facts([latest], [problem], [], rules=[*checks.rules(), added])
+    page = report.render_html(report.build_view(facts), Links("", True, {}))
+    assert 'data-check="no_title"' in page
+    for words in ("للمقال عنوان", "the article has a title", "لا عنوان للمقال", "no title"):
+        assert words in page
+
+
+def test_every_check_of_the_suite_has_its_words_in_both_languages() -> None:
+    arabic = re.compile(r"[\u0600-\u06ff]")
+    for rule in checks.rules():
+        for words in (rule.check, rule.failure):
+            assert arabic.search(words.ar) and words.en.isascii() and words.en.strip()
+    assert {r.reason for r in checks.rules()} <= set(report.REASONS)

@@ -82,20 +82,20 @@ def load_suite_spec(name: str = SUITE_NAME) -> dict[str, Any]:
 
 def rules(name: str = SUITE_NAME) -> list[Rule]:
     """The suite's expectations with their reasons and words (each expectation's ``meta``)."""
-    out = []
-    for exp in load_suite_spec(name)["expectations"]:
-        kwargs, meta = exp["kwargs"], exp["meta"]
-        out.append(
-            Rule(
-                expectation=exp["type"],
-                column=kwargs.get("column") or kwargs.get("column_A", ""),
-                reason=meta["reason"],
-                blocking=exp.get("severity", "critical") == "critical",
-                check=Words(**meta["check"]),
-                failure=Words(**meta["failure"]),
-            )
-        )
-    return out
+    return [rule(exp) for exp in load_suite_spec(name)["expectations"]]
+
+
+def rule(expectation: dict[str, Any]) -> Rule:
+    """One expectation of the suite as a Rule."""
+    kwargs, meta = expectation["kwargs"], expectation["meta"]
+    return Rule(
+        expectation=expectation["type"],
+        column=kwargs.get("column") or kwargs.get("column_A", ""),
+        reason=meta["reason"],
+        blocking=expectation.get("severity", "critical") == "critical",
+        check=Words(**meta["check"]),
+        failure=Words(**meta["failure"]),
+    )
 
 
 def _context(project_root: str | None = None) -> Any:

@@ -17,15 +17,14 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import format_datetime
 from functools import cache
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
-from rasid.demo import words
+from rasid.demo import render, words
 from rasid.demo.content import DemoArticle
 from rasid.demo.plan import (
     DEMO_HOSTS,
@@ -77,22 +76,14 @@ def excerpt(article: DemoArticle, count: int = 30) -> str:
 
 @cache
 def environment() -> Environment:
-    """The demo's templates: autoescaped, so a title can never become markup."""
-    env = Environment(
-        loader=PackageLoader("rasid.demo", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    """The demo's templates (templates/<outlet>/) with the outlets' words and datelines."""
+    env = render.environment(PackageLoader("rasid.demo", "templates"))
     env.filters.update(
         dated=dated,
         excerpt=excerpt,
         levantine=words.levantine,
         egyptian=words.egyptian,
         furat_dateline=lambda page: words.furat(dated(page), page.dateline),
-        rfc2822=format_datetime,
         quote_all=lambda text: quote(text, safe=""),
     )
     env.globals.update(

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from rasid import checks
 from rasid.checks import Words
+from rasid.report import labels
 from rasid.report.attention import attention
 from rasid.report.labels import DATE_NOTES
 from rasid.storage import Lake
@@ -75,6 +76,11 @@ class Facts:
     def notes(self) -> dict[str, list[Words]]:
         """Per source of the reported run, what an editor should look at."""
         return attention(self.runs)
+
+    def words(self, reason: str) -> Words:
+        """What a reason means: a check's in the words its rule gives, any other (rasid.dates'
+        notes) from the labels."""
+        return next((r.failure for r in self.rules if r.reason == reason), labels.reason(reason))
 
     def name(self, source: str) -> str:
         for manifest in reversed(self.runs):

@@ -28,16 +28,14 @@ def _load() -> dict[str, Any]:
 
 
 _LABELS = _load()
-_RULES = checks.rules()
 
-# What each check's failure means (the articles' reasons) and what each check asks.
-REASONS: dict[str, Words] = {rule.reason: rule.failure for rule in _RULES}
+# What each check's failure means (the articles' reasons), for text that names reasons by code.
+REASONS: dict[str, Words] = {rule.reason: rule.failure for rule in checks.rules()}
 # Why a row has no date (rasid.dates' notes among its flags): shown with its reasons.
 DATE_NOTES: dict[str, Words] = {
     code: Words(**words) for code, words in _LABELS["date_notes"].items()
 }
 REASONS.update(DATE_NOTES)
-CHECK_NAMES: dict[str, Words] = {rule.reason: rule.check for rule in _RULES}
 FETCH_REASONS: dict[str, Words] = {
     code: Words(**words) for code, words in _LABELS["fetch_reasons"].items()
 }
@@ -50,10 +48,6 @@ FLAG_WORDS: dict[str, str] = dict(_LABELS["flags"])
 
 def reason(code: str) -> Words:
     return REASONS.get(code, Words(code, code))
-
-
-def check_name(code: str) -> Words:
-    return CHECK_NAMES.get(code, Words(code, code))
 
 
 def reason_text(code: str) -> str:

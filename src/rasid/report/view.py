@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from rasid import charts
+from rasid import charts, checks
 from rasid.checks import Words
 from rasid.report import labels, trends
 from rasid.report.facts import Facts, FailedFetch, Manifest, Problem, when
@@ -167,7 +167,7 @@ def _source(facts: Facts, sid: str, times: dict[str, str]) -> SourceView:
         name=facts.name(sid),
         notes=tuple(facts.notes.get(sid, ())),
         counts=_counts(facts.run["sources"][sid]),
-        checks=tuple(_check_row(facts, sid, rule.reason, rule.blocking) for rule in facts.rules),
+        checks=tuple(_check_row(facts, sid, rule) for rule in facts.rules),
         trend=_trend(facts, sid, sid),
         problems=_problem_groups(facts, sid, times),
         failures=tuple(
@@ -178,21 +178,21 @@ def _source(facts: Facts, sid: str, times: dict[str, str]) -> SourceView:
     )
 
 
-def _check_row(facts: Facts, sid: str, reason: str, blocking: bool) -> CheckRow:
+def _check_row(facts: Facts, sid: str, rule: checks.Rule) -> CheckRow:
     per_run = []
     for manifest in facts.runs:
         stats = manifest["sources"].get(sid)
         checked = stats["stored"] + stats["quarantined"] if stats else 0
-        per_run.append(Rate(checked, facts.failed(manifest["run_id"], sid, reason)))
+        per_run.append(Rate(checked, facts.failed(manifest["run_id"], sid, rule.reason)))
     overall = Rate(sum(r.checked for r in per_run), sum(r.failed for r in per_run))
     rates = [trends.pass_rate(r.checked, r.failed) for r in per_run]
     return CheckRow(
-        reason=reason,
-        name=labels.check_name(reason),
-        blocking=blocking,
+        reason=rule.reason,
+        name=rule.check,
+        blocking=rule.blocking,
         now=per_run[-1],
         overall=overall,
-        sparkline=Markup(charts.sparkline(rates, label=reason)),
+        sparkline=Markup(charts.sparkline(rates, label=rule.reason)),
     )
 
 
@@ -222,12 +222,12 @@ def _problem_groups(facts: Facts, sid: str, times: dict[str, str]) -> tuple[Prob
         failing = [p for p in mine if rule.reason in p.reasons]
         if failing:
             items = tuple(_problem_item(facts, p, rule.reason, times) for p in failing)
-            groups.append(ProblemGroup(rule.reason, labels.reason(rule.reason), items))
+            groups.append(ProblemGroup(rule.reason, rule.failure, items))
     return tuple(groups)
 
 
 def _problem_item(facts: Facts, problem: Problem, check: str, times: dict[str, str]) -> ProblemItem:
-    reasons = tuple(Reason(labels.reason(code), code in facts.blocking) for code in problem.reasons)
+    reasons = tuple(Reason(facts.words(code), code in facts.blocking) for code in problem.reasons)
     fresh = problem.run_id == facts.run["run_id"]
     return ProblemItem(problem, check, reasons, times[problem.run_id], fresh)
 

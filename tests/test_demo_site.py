@@ -7,6 +7,7 @@ import json
 import re
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from html import unescape
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 import requests
 
 from rasid.config import load_sources, parse_sources
-from rasid.demo import content
+from rasid.demo import content, plan
 from rasid.demo import site as site_module
 from rasid.demo.server import DemoServer
 from rasid.demo.site import DEMO_HOSTS, DEMO_PORT, PAGES, SOURCE_NAMES, TRAPS, DemoPage, build_site
@@ -338,3 +339,15 @@ def test_titles_from_the_data_stay_text_in_every_template() -> None:
         outlet=site_module._Halab(DEMO_PORT, [page]), page=page)
     assert "<blink>" not in html and "<marquee>" not in html
     assert "&lt;blink&gt;&#34;عنوان&#34; &amp; &#39;ما&#39;" in html and "&lt;marquee&gt;نص" in html
+
+
+def test_an_added_article_leaves_every_other_page_as_it_was() -> None:
+    # Adding an article is adding an entry: it gets a page, and no trap moves to another page.
+    sham = content.articles("sham-today")
+    before = {p.article.key: (p.traps, p.dateline) for p in plan._plan_sham(sham)}
+    oldest = content.DemoArticle("700001", "خبر أقدم من كل ما سبق", ("نص الخبر.",),
+                                 "2026-08-01T09:00:00+03:00")
+    after = {p.article.key: (p.traps, p.dateline) for p in plan._plan_sham((oldest, *sham))}
+    assert after.pop("700001") == ((), "levantine") and after == before
+    with pytest.raises(ValueError, match="no such trap"):
+        plan._plan_sham((replace(oldest, trap="on_fire"), *sham))

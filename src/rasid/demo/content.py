@@ -23,6 +23,10 @@ class DemoArticle:
     section: str = "local"  # politics | economy | local | sport | culture
     tags: tuple[str, ...] = ()
     language: str = "ar"
+    # The problem its page carries, one of the outlet's (rasid.demo.plan.OUTLET_TRAPS).
+    trap: str | None = None
+    # furat-post only: how the visible dateline is printed, "eastern-words" or "eastern-numeric".
+    dateline: str | None = None
 
     @classmethod
     def from_entry(cls, entry: dict[str, Any]) -> DemoArticle:

@@ -1,15 +1,16 @@
 """Which demo article is served where, with which trap: the plan every page is rendered from.
 
 Each outlet's articles come from its YAML file (rasid.demo.content). A few pages carry the
-problems the pipeline must handle (``TRAPS``); which article gets which trap follows from the
-articles' publication order, so tests compute every expectation from ``PAGES`` instead of
-repeating the data, and adding an article is adding an entry to a file.
+problems the pipeline must handle (``TRAPS``): an entry names its trap (``trap:``), and the
+rest follows from the data (an English article, an undated one, halab-online's copy of the
+syndicated story). Tests compute every expectation from ``PAGES`` instead of repeating the
+data, so adding an article is adding an entry to a file.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -81,23 +82,27 @@ def _oldest_first(articles: Iterable[DemoArticle]) -> list[DemoArticle]:
     return sorted(articles, key=order)
 
 
-def _pick(
-    ordered: Sequence[DemoArticle], positions: dict[str, tuple[int, ...]]
-) -> dict[str, tuple[str, ...]]:
-    """Traps by article key, from positions in publication order; one trap per article."""
-    chosen: dict[str, tuple[str, ...]] = {}
-    for trap, indexes in positions.items():
-        for index in indexes:
-            key = ordered[index].key
-            if key in chosen:
-                raise ValueError(f"article {key!r} would carry two traps: {chosen[key][0]}, {trap}")
-            chosen[key] = (trap,)
-    return chosen
+# The traps an entry may name, per outlet; each is on at least one page.
+OUTLET_TRAPS = {
+    "sham-today": {"body_twice", "syndicated", "levantine_dateline"},
+    "furat-post": {"eastern_digits_dateline", "exact_duplicate", "windows_1256"},
+    "halab-online": set(),
+}
+
+
+def _traps(source_id: str, articles: Iterable[DemoArticle]) -> dict[str, tuple[str, ...]]:
+    """Traps by article key, as the entries name them."""
+    named = {a.key: a.trap for a in articles if a.trap}
+    if unknown := set(named.values()) - OUTLET_TRAPS[source_id]:
+        raise ValueError(f"{source_id}: no such trap {sorted(unknown)}")
+    if missing := OUTLET_TRAPS[source_id] - set(named.values()):
+        raise ValueError(f"{source_id}: no article carries {sorted(missing)}")
+    return {key: (trap,) for key, trap in named.items()}
 
 
 def _plan_sham(articles: Iterable[DemoArticle]) -> list[DemoPage]:
     ordered = _oldest_first(articles)
-    traps = _pick(ordered, {"body_twice": (2,), "syndicated": (4,), "levantine_dateline": (-1, -2)})
+    traps = _traps("sham-today", ordered)
     # Exactly one dateline-only page prints the short month, the newest one that has it.
     short = next(
         (
@@ -133,14 +138,17 @@ def _furat_path(article: DemoArticle) -> str:
     return f"/news/{when:%Y/%m}/{article.key}.html"
 
 
+def _furat_dateline(article: DemoArticle) -> str:
+    if article.dateline not in ("eastern-words", "eastern-numeric"):
+        raise ValueError(
+            f"furat-post: article {article.key!r} needs dateline: eastern-words or eastern-numeric"
+        )
+    return article.dateline
+
+
 def _plan_furat(articles: Iterable[DemoArticle]) -> list[DemoPage]:
     ordered = _oldest_first(articles)
-    arabic = [a for a in ordered if a.language == "ar"]
-    # Positions 1 and 6 differ in parity, so each dateline form has a dateline-only page.
-    traps = _pick(
-        arabic, {"eastern_digits_dateline": (1, 6), "exact_duplicate": (3,), "windows_1256": (5,)}
-    )
-    styles = {a.key: ("eastern-words", "eastern-numeric")[i % 2] for i, a in enumerate(arabic)}
+    traps = _traps("furat-post", ordered)
     pages: list[DemoPage] = []
     for article in reversed(ordered):
         english = article.language != "ar"
@@ -149,7 +157,7 @@ def _plan_furat(articles: Iterable[DemoArticle]) -> list[DemoPage]:
             _furat_path(article),
             article,
             ("english_page",) if english else traps.get(article.key, ()),
-            "english" if english else styles[article.key],
+            "english" if english else _furat_dateline(article),
         )
         pages.append(page)
         if "exact_duplicate" in page.traps:  # the AMP edition, served as a second URL

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -22,7 +22,8 @@ from prefect.utilities.annotations import quote
 from rasid import config, discover, extract, health, pipeline, progress, report
 from rasid.config import ConfigError, Settings, Source
 from rasid.fetch import Fetcher
-from rasid.models import Candidate, Extracted, FetchFailure, Page
+from rasid.fetch.documents import SiteDocuments
+from rasid.models import Candidate, Extracted, FetchFailure, Page, Validator
 from rasid.storage import Lake, TransientStorageError, open_lake
 from rasid_flows import runners
 from rasid_flows.alerts import publish_flags
@@ -43,10 +44,11 @@ def only_transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-@cache
-def _fetcher(settings_json: str, limits: HostLimits | None) -> Fetcher:
-    # One fetcher per worker process, so politeness and robots.txt state span all batches;
-    # with shared limits, each request also holds its host's slot across processes.
+@lru_cache(maxsize=8)
+def _fetcher(settings_json: str, limits: HostLimits | None, run_id: str) -> Fetcher:
+    # One fetcher per run in each worker process, so politeness and robots.txt state span
+    # the run's batches, and a long-lived worker reads robots.txt again on the next run; with
+    # shared limits, each request also holds its host's slot across processes.
     settings = Settings.model_validate_json(settings_json)
     return Fetcher(settings, shared_gate=limits.gate) if limits else Fetcher(settings)
 
@@ -58,29 +60,32 @@ BACKFILL_MAX_ARTICLES = 100_000  # per source and backfill run
 @task(name="discover-source", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30],
       retry_condition_fn=only_transient)
 def discover_source(
-    source: Source, settings_json: str, limits: HostLimits | None = None,
-    window: tuple[date, date] | None = None,
+    source: Source, settings_json: str, limits: HostLimits | None, run_id: str,
+    window: tuple[date, date] | None = None, validators: dict[str, Validator] | None = None,
 ) -> discover.DiscoveryResult:
-    fetcher = _fetcher(settings_json, limits)
-
-    def get(url: str) -> bytes:
-        return fetcher.fetch_document(url, source)
-
+    # Feeds and sitemaps are asked for conditionally with what the last runs saw; a backfill
+    # reads everything.
+    docs = SiteDocuments(_fetcher(settings_json, limits, run_id), source,
+                         validators if window is None else None)
     if window is None:
-        return discover.discover(source, get)
-    # A backfill reads as much of the archive as the sitemaps list, then keeps the window.
-    deep = source.model_copy(update={"max_articles_per_run": BACKFILL_MAX_ARTICLES})
-    result = discover.discover(deep, get, max_sitemaps=BACKFILL_MAX_SITEMAPS)
-    result.candidates = pipeline.published_within(result.candidates, *window, source.timezone)
+        result = discover.discover(source, docs.get, robots_sitemaps=docs.robots_sitemaps)
+    else:
+        # A backfill reads as much of the archive as the sitemaps list, then keeps the window.
+        deep = source.model_copy(update={"max_articles_per_run": BACKFILL_MAX_ARTICLES})
+        result = discover.discover(deep, docs.get, robots_sitemaps=docs.robots_sitemaps,
+                                   max_sitemaps=BACKFILL_MAX_SITEMAPS)
+        result.candidates = pipeline.published_within(result.candidates, *window,
+                                                      source.timezone)
+    result.validators = docs.validators(result.kinds)
     return result
 
 
 @task(name="fetch-batch", cache_policy=NO_CACHE)
 def fetch_batch(
-    jobs: list[tuple[Source, list[Candidate]]], settings_json: str,
-    limits: HostLimits | None = None,
+    jobs: list[tuple[Source, list[Candidate]]], settings_json: str, limits: HostLimits | None,
+    run_id: str,
 ) -> tuple[list[Page], list[FetchFailure]]:
-    return _fetcher(settings_json, limits).fetch_all(jobs)
+    return _fetcher(settings_json, limits, run_id).fetch_all(jobs)
 
 
 @task(name="extract-batch", cache_policy=NO_CACHE)
@@ -155,10 +160,18 @@ def run(
     settings_json = settings.model_dump_json()
     loop = pipeline.Run(summary, pipeline.load_state(store), progress.current().show)
 
-    found = {sid: discover_source.submit(s, settings_json, limits, window)
+    # Not quote()d: a task on a Dask worker gets the wrapper itself; the dict is small.
+    found = {sid: discover_source.submit(s, settings_json, limits, summary.run_id, window,
+                                         loop.state.validators)
              for sid, s in sources.items()}
-    queues = [loop.discovered(sid, future.result().candidates, future.result().failures)
-              for sid, future in found.items()]
+    queues: list[list[Candidate]] = []
+    for sid, future in found.items():
+        result = future.result()
+        queues.append(loop.discovered(sid, result.candidates, result.failures))
+        loop.read_site(sid, result)
+        if result.pointers:
+            logger.info("source %s: its site points to %s (pin them in the sources file to"
+                        " keep them)", sid, discover.describe_pointers(result.pointers))
     loop.show("discover")
 
     # Tasks that leave this process (Dask) cannot take its process pool: they extract in
@@ -167,7 +180,7 @@ def run(
     workers = settings.extract_workers if local else 1
 
     def fetch(candidates: list[Candidate]) -> tuple[list[Page], list[FetchFailure]]:
-        return fetch_batch(_jobs(candidates, sources), settings_json, limits)
+        return fetch_batch(_jobs(candidates, sources), settings_json, limits, summary.run_id)
 
     def start_extract(batch: pipeline.Batch) -> Callable[[], list[Extracted]]:
         futures = _submit_extract(batch.pages, sources, now, pool, on_cluster=not local)

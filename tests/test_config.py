@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from rasid.config import ConfigError, Settings, load_sources, parse_allowlist, parse_sources
+from rasid.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    load_sources,
+    parse_allowlist,
+    parse_sources,
+)
 
 GOOD = """
 sources:
@@ -89,3 +96,18 @@ def test_settings_come_from_rasid_variables(monkeypatch: pytest.MonkeyPatch) -> 
     settings = Settings()
     assert settings.max_retries == 7
     assert settings.allow_private_hosts == "127.0.0.1"
+
+
+def test_the_user_agent_comes_from_rasid_user_agent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RASID_USER_AGENT", " newsdesk/2.0 (+https://desk.example/crawler) ")
+    assert Settings().user_agent == "newsdesk/2.0 (+https://desk.example/crawler)"
+
+
+@pytest.mark.parametrize("agent", ["newsdesk", "Mozilla/5.0 (X11; Linux x86_64)",
+                                   "newsdesk/2.0 (ops@desk.example)", "(+https://x.example)"])
+def test_a_user_agent_without_a_product_name_and_contact_url_is_refused(
+    monkeypatch: pytest.MonkeyPatch, agent: str,
+) -> None:
+    monkeypatch.setenv("RASID_USER_AGENT", agent)
+    with pytest.raises(ConfigError, match="RASID_USER_AGENT"):
+        load_settings()

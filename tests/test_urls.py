@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
+import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rasid.fetch.hosts import host_key
 from rasid.urls import looks_like_article, normalize_url, same_site, url_id
 
 HOME = "https://news.example.org/"
@@ -195,3 +199,58 @@ def test_relative_resolution_only_raises_value_error(base: str, href: str) -> No
     except ValueError:
         return
     assert normalize_url(once) == once
+
+
+# --- one URL identity: UTS 46 host names -------------------------------------------------------
+
+# Computed with the normaliser as it was before host names went through UTS 46 (IDNA 2003 by
+# Python's codec): lakes written then hold these ids, and they must still match.
+EARLIER_IDS = {
+    "https://www.sana.sy/?p=2145678": "073f42f13ab6f4e01a385a815cb7d1a2",
+    "HTTPS://Example.COM:443/a/b/../c/./d.html?utm_source=x&b=2&a=1#frag":
+        "8d9bf90c422dacc59e834bce4efb8e4d",
+    "http://news.example:8080/2026/11/05/slug-of-story/": "7d737b48ed1acdf4c2b22fe18b65b5e7",
+    "https://www.enabbaladi.net/archives/700070": "a613a1023ea482ed9642850275bfaed9",
+    "https://aljazeera.net/news/politics/2026/12/2/%d8%b3%d9%88%d8%b1%d9%8a%d8%a7":
+        "10465b73db3121e84d761fe1d837d633",
+    "https://syria.tv/سوريا-اليوم-خبر": "611d23fac1c27da9ff9af3cb21128920",
+    "http://127.0.0.1:8471/news/1001.html": "c2d544f10e94be7d37af4a7ad7b4d66a",
+    "http://[::1]:8000/x": "c1c918f4bee8474ba538555246602bc8",
+    "https://xn--mgbh0fb.xn--kgbechtv/article/1": "ba32f1cf75d7a5eabadf0ef54b5fd63f",
+    "https://user:pw@Sub.Domain.example./path//to///page?id=5&fbclid=abc":
+        "262dde78fd574e66067a526494cd93eb",
+    # A name both IDNA versions encode alike keeps its id too.
+    "https://مثال.إختبار/خبر/1": "0c464d571108dd89b03128254c488276",
+}
+
+
+@pytest.mark.parametrize(("url", "earlier"), EARLIER_IDS.items())
+def test_ids_of_urls_stored_earlier_do_not_change(url: str, earlier: str) -> None:
+    assert url_id(url) == earlier
+
+
+@pytest.mark.parametrize("host", [
+    "نامه‌نگار.ir",  # a zero-width non-joiner: IDNA 2003 drops it and names another host
+    "faß.de",  # IDNA 2003 maps ß to ss
+    "مثال.إختبار",
+    "ΣΊΣΥΦΟΣ.gr",  # a label-final sigma
+])
+def test_a_host_is_named_as_requests_sends_it(host: str) -> None:
+    wire = requests.Request("GET", f"https://{host}/a").prepare().url
+    assert normalize_url(f"https://{host}/a") == wire
+    assert host_key(f"https://www.{host}/a") == urlsplit(wire).hostname
+
+
+def test_uts46_mapping_makes_a_host_requests_refuses_fetchable() -> None:
+    assert normalize_url("https://ＥＸＡＭＰＬＥ。com/a") == "https://example.com/a"
+
+
+def test_the_zero_width_non_joiner_makes_another_host() -> None:
+    with_zwnj, without = normalize_url("https://نامه‌نگار.ir/"), normalize_url("https://نامهنگار.ir/")
+    assert with_zwnj == "https://xn--mgba4a4edcg74fu38n.ir/" and with_zwnj != without
+    assert normalize_url(with_zwnj) == with_zwnj
+
+
+def test_a_host_uts46_refuses_is_not_a_url() -> None:
+    with pytest.raises(ValueError):
+        normalize_url("https://a\u200db.example/")  # a joiner where the rules allow none

@@ -7,6 +7,7 @@ the field. Inner functions receive plain values; only ``Settings`` reads the env
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,9 @@ class Source(BaseModel):
     sitemaps: list[str] = Field(default_factory=list)
     # Pages scanned for article links when the site has neither feed nor sitemap.
     sections: list[str] = Field(default_factory=list)
+    # Also read the feeds and sitemaps the site points to (robots.txt, the homepage's
+    # <link rel="alternate">); a source with neither feeds nor sitemaps always does.
+    site_pointers: bool = False
     language: str = Field(default="ar", pattern=r"^[a-z]{2,3}$")
     timezone: str = "Asia/Damascus"
     min_delay_seconds: float = Field(default=1.0, ge=0)
@@ -173,6 +177,9 @@ def parse_allowlist(value: str | None) -> tuple[list[str], list[ipaddress.IPv4Ne
     return hosts, networks
 
 
+_USER_AGENT = re.compile(r"[A-Za-z_-]+\S*\s.*\bhttps?://[^\s;)]+.*")
+
+
 class Settings(BaseSettings):
     """Run settings from RASID_* variables. S3 endpoint and keys use the standard AWS_* names,
     read by boto3 itself, so they never pass through here."""
@@ -180,6 +187,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RASID_", extra="ignore")
 
     allow_private_hosts: str = ""
+    # Sent with every request (rasid's own when unset): its first word names rasid's group in
+    # robots.txt, and it must say where to reach the operator (a contact URL).
     user_agent: str | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 20.0
@@ -188,6 +197,14 @@ class Settings(BaseSettings):
     max_retries: int = 3
     max_retry_after: float = 120.0
     extract_workers: int = 0  # 0: one per core
+
+    @field_validator("user_agent")
+    @classmethod
+    def _user_agent_has_contact(cls, value: str | None) -> str | None:
+        if value and not _USER_AGENT.fullmatch(value.strip()):
+            raise ValueError("must start with a product name and hold a contact URL, e.g."
+                             " 'newsdesk-rasid/1.0 (+https://newsdesk.example/crawler)'")
+        return value.strip() if value else None
 
 
 def load_settings() -> Settings:

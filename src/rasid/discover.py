@@ -1,9 +1,15 @@
 """Discovery: find candidate article URLs in a source's feeds, sitemaps or pages.
 
 Everything here parses bytes. Documents arrive through an injected ``get`` function, so the
-only HTTP client stays in the fetcher. Feeds and sitemaps come from strangers: XML is parsed
-with DTDs and entities forbidden, and gzip is inflated with an output cap, so a hostile or
-broken document becomes a recorded failure, never a crash or a memory blow-up.
+only HTTP client stays in the fetcher; ``get`` may answer None for a document unchanged since
+the last run (a 304), which then costs no parsing. Feeds and sitemaps come from strangers: XML
+is parsed with DTDs and entities forbidden, and gzip is inflated with an output cap, so a
+hostile or broken document becomes a recorded failure, never a crash or a memory blow-up.
+
+A source that names no feed and no sitemap (or asks for it with ``site_pointers``) is also
+read from what the site itself points to: the ``Sitemap:`` lines of its robots.txt and the RSS
+or Atom ``<link rel="alternate">`` of its homepage. The result says what was found, so an
+operator can pin it in sources.yaml.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from lxml import etree
 
 from rasid.config import Source
 from rasid.fetch.decoding import decode_html
-from rasid.models import Candidate, FetchFailure
+from rasid.models import Candidate, FetchFailure, Validator
 from rasid.urls import looks_like_article, normalize_url, same_site
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -34,6 +40,8 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _XML_DECLARATION = re.compile(r"^\s*<\?xml\b[^>]*\?>")
 _HTTP = ("http://", "https://")
 _FEED_ROOTS = frozenset({"rss", "rdf", "feed"})
+_FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml"})
+MAX_ALTERNATE_FEEDS = 10  # a homepage announcing more is listing categories, not its feed
 # Publication first; "updated" is the last resort because it moves on every edit.
 _FEED_DATES = ("pubdate", "published", "issued", "date", "updated")
 # RFC 822 dates with "GMT+3", "+03:00" or "-0000" lose their offset in the email parser.
@@ -66,6 +74,14 @@ class DiscoveryResult:
     documents: int  # feeds, sitemaps and pages fetched (readable or not)
     # Sitemaps not read because of the depth or count limit: known, not lost.
     skipped_sitemaps: list[str] = field(default_factory=list)
+    # What each document read turned out to be: "feed", "sitemap", "index" or "page".
+    kinds: dict[str, str] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)  # answered "not modified"
+    # Feeds and sitemaps the site points to that sources.yaml does not name.
+    pointers: dict[str, list[str]] = field(default_factory=dict)
+    # What the server said identifies each document read, for the next run (set by the
+    # caller that holds the fetcher; see rasid.fetch.documents).
+    validators: dict[str, Validator] = field(default_factory=dict)
 
 
 def parse_feed(
@@ -147,25 +163,34 @@ def extract_links(html: str, page_url: str, homepage: str, source_id: str) -> li
 
 def discover(
     source: Source,
-    get: Callable[[str], bytes],
+    get: Callable[[str], bytes | None],
     *,
+    robots_sitemaps: Callable[[], list[str]] = list,
     max_sitemaps: int = 50,
     max_depth: int = 3,
     now: datetime | None = None,
 ) -> DiscoveryResult:
     """Read every feed and sitemap of a source (or its pages, when it has neither).
 
-    ``get(url)`` returns a body or raises an exception carrying a ``FetchFailure`` as
-    ``.failure``; such failures are recorded and discovery carries on. ``max_depth`` is how
-    many levels of sitemap index are followed below the configured sitemaps. The result
-    holds same-site candidates, one per URL, newest-first by their hint, at most
-    ``source.max_articles_per_run``; hints later than ``now`` (timezone-aware) plus a day
-    are kept but rank as undated.
+    ``get(url)`` returns a body, None for a document unchanged since the last run, or raises
+    an exception carrying a ``FetchFailure`` as ``.failure``; such failures are recorded and
+    discovery carries on. ``robots_sitemaps()`` lists the ``Sitemap:`` lines of the site's
+    robots.txt. ``max_depth`` is how many levels of sitemap index are followed below the
+    top-level sitemaps. The result holds same-site candidates, one per URL, newest-first by
+    their hint, at most ``source.max_articles_per_run``; hints later than ``now``
+    (timezone-aware) plus a day are kept but rank as undated.
     """
     session = _Session(source, get, ZoneInfo(source.timezone))
-    found = session.read_feeds()
-    found += session.read_sitemaps(max_sitemaps, max_depth)
-    if not source.feeds and not source.sitemaps:
+    configured = bool(source.feeds or source.sitemaps)
+    feeds, sitemaps = list(source.feeds), list(source.sitemaps)
+    pointers: dict[str, list[str]] = {}
+    if source.site_pointers or not configured:
+        pointers = session.site_pointers(robots_sitemaps(), feeds + sitemaps)
+        feeds += pointers["feeds"]
+        sitemaps += pointers["sitemaps"]
+    found = session.read_feeds(feeds)
+    found += session.read_sitemaps(sitemaps, max_sitemaps, max_depth)
+    if not configured:
         found += session.read_pages()
     kept = _merge(c for c in found if same_site(c.url, source.homepage))
     horizon = (now or datetime.now(UTC)) + _CLOCK_SKEW
@@ -175,6 +200,9 @@ def discover(
         failures=session.failures,
         documents=session.documents,
         skipped_sitemaps=session.skipped,
+        kinds=session.kinds,
+        unchanged=session.unchanged,
+        pointers={kind: urls for kind, urls in pointers.items() if urls},
     )
 
 
@@ -183,13 +211,17 @@ class _Session:
     """One discovery pass over one source: what was fetched and what failed."""
 
     source: Source
-    get: Callable[[str], bytes]
+    get: Callable[[str], bytes | None]
     tz: tzinfo
     failures: list[FetchFailure] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     documents: int = 0
+    kinds: dict[str, str] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    bodies: dict[str, bytes | None] = field(default_factory=dict)  # pages read twice: once
 
     def fetch(self, url: str) -> bytes | None:
+        """A document's body; None when it failed (recorded) or is unchanged (listed)."""
         try:
             body = self.get(url)
         except Exception as exc:
@@ -199,7 +231,24 @@ class _Session:
             self.failures.append(failure)
             return None
         self.documents += 1
+        if body is None:
+            self.unchanged.append(url)
         return body
+
+    def page(self, url: str) -> bytes | None:
+        if url not in self.bodies:
+            self.bodies[url] = self.fetch(url)
+        return self.bodies[url]
+
+    def site_pointers(self, robots_sitemaps: list[str], known: list[str]) -> dict[str, list[str]]:
+        """The feeds and sitemaps the site points to, less those already ``known``."""
+        seen = {_url_key(url) for url in known}
+        feeds: list[str] = []
+        homepage = self.page(self.source.homepage)
+        if homepage is not None:
+            html, _, _ = decode_html(homepage, None)
+            feeds = alternate_feeds(html, self.source.homepage)[:MAX_ALTERNATE_FEEDS]
+        return {"feeds": _unseen(feeds, seen), "sitemaps": _unseen(robots_sitemaps, seen)}
 
     def reject(self, url: str, reason: str, error: Exception) -> None:
         detail = str(error)
@@ -207,9 +256,9 @@ class _Session:
             detail = f"unexpected {type(error).__name__}: {error}"
         self.failures.append(FetchFailure(url, self.source.id, reason, detail, transient=False))
 
-    def read_feeds(self) -> list[Candidate]:
+    def read_feeds(self, feeds: list[str]) -> list[Candidate]:
         found: list[Candidate] = []
-        for url in self.source.feeds:
+        for url in feeds:
             body = self.fetch(url)
             if body is None:
                 continue
@@ -217,11 +266,14 @@ class _Session:
                 found += parse_feed(body, url, self.source.id, default_tz=self.tz)
             except Exception as error:
                 self.reject(url, "bad_feed", error)
+                continue
+            self.kinds[url] = "feed"
         return found
 
-    def read_sitemaps(self, max_sitemaps: int, max_depth: int) -> list[Candidate]:
+    def read_sitemaps(self, sitemaps: list[str], max_sitemaps: int, max_depth: int
+                      ) -> list[Candidate]:
         found: list[Candidate] = []
-        queue = deque((url, 0) for url in self.source.sitemaps)
+        queue = deque((url, 0) for url in sitemaps)
         seen: set[str] = set()
         read = 0
         while queue:
@@ -242,6 +294,7 @@ class _Session:
             except Exception as error:
                 self.reject(url, "bad_sitemap", error)
                 continue
+            self.kinds[url] = "index" if doc.children else "sitemap"
             found += doc.candidates
             queue.extend((child, depth + 1) for child in doc.children)
         return found
@@ -249,11 +302,50 @@ class _Session:
     def read_pages(self) -> list[Candidate]:
         found: list[Candidate] = []
         for url in [self.source.homepage, *self.source.sections]:
-            body = self.fetch(url)
+            body = self.page(url)
+            self.kinds[url] = "page"
             if body is not None:
                 html, _, _ = decode_html(body, None)  # the fetcher's rules: meta, cp1256, ...
                 found += extract_links(html, url, self.source.homepage, self.source.id)
         return found
+
+
+def alternate_feeds(html: str, page_url: str) -> list[str]:
+    """The RSS and Atom feeds a page announces with ``<link rel="alternate">``, in order.
+    Comment feeds (WordPress announces one per site and per post) list no articles."""
+    parser = lxml.html.HTMLParser(encoding="utf-8", huge_tree=True)
+    try:
+        doc = lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return []
+    found: list[str] = []
+    for link in doc.iter("link"):
+        rels = (link.get("rel") or "").lower().split()
+        kind = (link.get("type") or "").split(";")[0].strip().lower()
+        if "alternate" not in rels or kind not in _FEED_TYPES:
+            continue
+        try:
+            url = normalize_url((link.get("href") or "").strip(), page_url)
+        except ValueError:
+            continue
+        if "/comments/" not in url and not url.rstrip("/").endswith("/comments"):
+            found.append(url)
+    return list(dict.fromkeys(found))
+
+
+def describe_pointers(pointers: dict[str, list[str]]) -> str:
+    """One line for the log: "feeds: a, b; sitemaps: c"."""
+    return "; ".join(f"{kind}: {', '.join(urls)}" for kind, urls in sorted(pointers.items()))
+
+
+def _unseen(urls: list[str], seen: set[str]) -> list[str]:
+    fresh: list[str] = []
+    for url in urls:
+        key = _url_key(url)
+        if key not in seen:
+            seen.add(key)
+            fresh.append(url)
+    return fresh
 
 
 def _decompress(content: bytes, max_bytes: int) -> bytes:

@@ -47,6 +47,25 @@ class Encoded(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Validator:
+    """What a server said identifies a version of a document (its ETag and Last-Modified),
+    sent back on the next request so an unchanged document costs a 304 and nothing else."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.etag or self.last_modified)
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"etag": self.etag, "last_modified": self.last_modified}
+
+    @classmethod
+    def of(cls, record: dict[str, str | None]) -> Validator:
+        return cls(record.get("etag"), record.get("last_modified"))
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A URL that discovery found and that may be an article."""
 

@@ -3,7 +3,9 @@
 The normalised URL is an article's identity (``url_id``). Two spellings of one address —
 percent-encoding in lower or upper case, a raw Arabic slug or its encoded form, tracking
 parameters, a default port — must give the same string, and normalising a normalised URL
-must change nothing.
+must change nothing. Host names are IDNA-encoded by UTS 46 (the ``idna`` package, as requests
+encodes them on the wire), so a name written in Arabic or Persian is one host however it is
+spelled, and the same host the request goes to.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import hashlib
 import ipaddress
 import re
 from urllib.parse import unquote, urljoin, urlsplit
+
+import idna
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -61,7 +65,7 @@ def normalize_url(url: str, base: str | None = None) -> str:
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         raise ValueError(f"not an http(s) URL: {url!r}")
-    netloc = _host(parts.hostname)
+    netloc = _host(raw_hostname(parts.netloc))
     port = parts.port
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc += f":{port}"
@@ -121,12 +125,36 @@ def _host(hostname: str | None) -> str:
         if "%" in hostname:
             raise ValueError(f"IPv6 zone identifiers are not supported: {hostname!r}")
         return f"[{ipaddress.IPv6Address(hostname).compressed}]"
-    host = hostname.rstrip(".")
-    if not host.isascii():
-        host = host.encode("idna").decode("ascii")
+    host = ascii_host(hostname.rstrip("."))
     if not _HOSTNAME.fullmatch(host):
         raise ValueError(f"invalid host {hostname!r}")
     return host
+
+
+def raw_hostname(netloc: str) -> str | None:
+    """The host of a URL's authority as written (``urlsplit(...).hostname`` lower-cases it,
+    which for some scripts is not the case mapping IDNA applies)."""
+    host = netloc.rpartition("@")[2]
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    else:
+        host = host.partition(":")[0]
+    return host or None
+
+
+def ascii_host(host: str) -> str:
+    """A host name as sent on the wire: lower-case ASCII, a non-ASCII one in UTS 46 punycode
+    (non-transitional: the zero-width non-joiner of ``نامه‌نگار.ir`` is kept, where Python's
+    IDNA 2003 codec drops it and names another host). Raises ValueError."""
+    if host.isascii():
+        return host.lower()
+    # Each label lower-cased on its own, as urllib3 does before encoding: a label-final Σ is
+    # then ς, which UTS 46 alone would map to σ (another name).
+    labels = ".".join(label.lower() for label in host.split("."))
+    try:
+        return idna.encode(labels, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValueError(f"invalid host {host!r}: {exc}") from None
 
 
 def _requote(text: str, unsafe: re.Pattern[str]) -> str:

@@ -14,6 +14,7 @@ from rasid.fetch.hosts import host_key
 from rasid.fetch.http import (
     DOCUMENT_ACCEPT,
     HTML_ACCEPT,
+    Document,
     Fetcher,
     GuardedAdapter,
     Response,
@@ -21,6 +22,6 @@ from rasid.fetch.http import (
 )
 
 __all__ = [
-    "DOCUMENT_ACCEPT", "HTML_ACCEPT", "FetchError", "Fetcher", "GuardedAdapter", "Response",
-    "SharedGate", "decode_html", "host_key",
+    "DOCUMENT_ACCEPT", "HTML_ACCEPT", "Document", "FetchError", "Fetcher", "GuardedAdapter",
+    "Response", "SharedGate", "decode_html", "host_key",
 ]

@@ -14,13 +14,18 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from rasid.fetch.errors import Problem
+from rasid.urls import ascii_host, raw_hostname
 
 
 def host_key(url: str) -> str:
-    """The host a URL is counted against: lower-cased, a leading ``www.`` aside (sites serve
-    both, and feeds lag behind), with an explicit port kept."""
+    """The host a URL is counted against: as sent on the wire (lower-case, IDNA), a leading
+    ``www.`` aside (sites serve both, and feeds lag behind), with an explicit port kept."""
     parts = urlsplit(url)
-    host = (parts.hostname or "").removeprefix("www.")
+    try:
+        host = ascii_host(raw_hostname(parts.netloc) or "")
+    except ValueError:  # no request can go there; it still needs a name
+        host = parts.hostname or ""
+    host = host.removeprefix("www.")
     return f"{host}:{parts.port}" if parts.port else host
 
 

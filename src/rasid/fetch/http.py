@@ -41,7 +41,7 @@ from rasid.fetch.body import BoundedBody, is_html
 from rasid.fetch.decoding import decode_html
 from rasid.fetch.errors import FetchError, Problem
 from rasid.fetch.hosts import HostGate, Hosts, host_key
-from rasid.models import Candidate, FetchFailure, Page
+from rasid.models import Candidate, FetchFailure, Page, Validator
 from rasid.netguard import AddressGuard, BlockedAddress
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time
 BACKOFF_CAP = 30.0
 POOL_SIZE = 16  # connections kept per host; Source.max_concurrency is at most 16
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+NOT_MODIFIED = 304
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 DOCUMENT_ACCEPT = (
     "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,"
@@ -60,6 +61,15 @@ DOCUMENT_ACCEPT = (
 # Only what we can decompress with a bounded output; a server sending br or zstd anyway
 # gets "bad_content_encoding".
 ACCEPT_ENCODING = "gzip, deflate"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A feed or sitemap as asked for conditionally: ``content`` is None when unchanged."""
+
+    url: str
+    content: bytes | None
+    validator: Validator
 
 
 @dataclass
@@ -97,6 +107,7 @@ class _Ask(NamedTuple):
     truncate: bool = False  # past the limit, keep what was read instead of failing
     max_redirects: int = MAX_REDIRECTS
     robots: bool = True  # consult robots.txt at every hop
+    validator: Validator | None = None  # ask conditionally: a 304 is an answer, not a failure
 
 
 _Lane = deque[tuple[int, Source, Candidate]]  # (input position, source, candidate)
@@ -304,10 +315,22 @@ class Fetcher:
     def fetch_document(self, url: str, source: Source) -> bytes:
         """A feed, sitemap or section page as bytes, Content-Encoding undone (a .xml.gz file
         stays gzip: discovery inflates it). Raises FetchError."""
-        limit = self._settings.max_response_bytes
+        content = self.fetch_conditional(url, source, None).content
+        assert content is not None  # only a conditional request is answered without a body
+        return content
+
+    def fetch_conditional(self, url: str, source: Source, validator: Validator | None) -> Document:
+        """A document asked for with If-None-Match / If-Modified-Since from ``validator``
+        (unconditionally without one): its body, or None when the server answered 304 Not
+        Modified; and the validator to send next time. Raises FetchError."""
+        ask = _Ask(DOCUMENT_ACCEPT, self._settings.max_response_bytes, validator=validator)
         with self._reporting(url, source.id):
-            response = self._fetch(url, _politeness(source), _Ask(DOCUMENT_ACCEPT, limit))
-        return response.content
+            response = self._fetch(url, _politeness(source), ask)
+        answered = Validator(response.headers.get("etag"), response.headers.get("last-modified"))
+        if response.status == NOT_MODIFIED:
+            # A 304 may repeat the validators or leave them out; what we sent still holds.
+            return Document(url, None, answered or validator or Validator())
+        return Document(url, response.content, answered)
 
     def robots(self, url: str, source: Source) -> robots_txt.Rules:
         """The robots.txt rules of ``url``'s origin (its ``Sitemap:`` lines among them), read
@@ -386,7 +409,7 @@ class Fetcher:
                 attempts += used
                 target = _redirect_target(current, reply.status, reply.headers)
                 if target is None:
-                    return self._final(url, current, reply, time.monotonic() - started)
+                    return self._final(url, current, reply, time.monotonic() - started, ask)
                 if urldefrag(target).url in seen:
                     raise Problem("redirect_loop", f"{current} redirects back to {target}",
                                   transient=False, status=reply.status)
@@ -399,8 +422,9 @@ class Fetcher:
             raise
 
     @staticmethod
-    def _final(url: str, final_url: str, reply: _Reply, elapsed: float) -> Response:
-        if not 200 <= reply.status < 300:
+    def _final(url: str, final_url: str, reply: _Reply, elapsed: float, ask: _Ask) -> Response:
+        unchanged = reply.status == NOT_MODIFIED and ask.validator
+        if not (200 <= reply.status < 300 or unchanged):
             raise Problem(f"http_{reply.status}", f"{final_url} answered HTTP {reply.status}",
                           transient=False, status=reply.status)
         return Response(url, final_url, reply.status, reply.headers, reply.content, elapsed)
@@ -446,7 +470,7 @@ class Fetcher:
         with gate.turn(politeness.min_delay, self._settings.max_retry_after), \
                 self._shared_gate(url):
             deadline = time.monotonic() + self._settings.response_deadline
-            resp = self._send(url, ask.accept, deadline)
+            resp = self._send(url, ask, deadline)
             try:
                 headers = {k.lower(): v for k, v in resp.headers.items()}
                 content = b""
@@ -456,10 +480,10 @@ class Fetcher:
                 resp.close()
         return _Reply(resp.status_code, headers, content)
 
-    def _send(self, url: str, accept: str, deadline: float) -> requests.Response:
+    def _send(self, url: str, ask: _Ask, deadline: float) -> requests.Response:
         settings = self._settings
-        headers = {"User-Agent": self.user_agent, "Accept": accept,
-                   "Accept-Encoding": ACCEPT_ENCODING}
+        headers = {"User-Agent": self.user_agent, "Accept": ask.accept,
+                   "Accept-Encoding": ACCEPT_ENCODING, **_conditional_headers(ask.validator)}
         token = _response_deadline.set(deadline)
         try:
             self._guard.check_url(url)
@@ -571,6 +595,15 @@ class Fetcher:
             log.exception("unexpected error fetching %s", candidate.url)
             return FetchFailure(candidate.url, source.id, "internal_error",
                                 f"{type(exc).__name__}: {exc}", transient=True)
+
+
+def _conditional_headers(validator: Validator | None) -> dict[str, str]:
+    headers = {}
+    if validator and validator.etag:
+        headers["If-None-Match"] = validator.etag
+    if validator and validator.last_modified:
+        headers["If-Modified-Since"] = validator.last_modified
+    return headers
 
 
 def _retryable_status(url: str, reply: _Reply) -> Problem | None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from rasid.config import Source
+from rasid.discover import DiscoveryResult
 from rasid.models import Candidate, Extracted, FetchFailure, Page
 from rasid.pipeline.batches import interleave
 from rasid.pipeline.overlap import overlap
@@ -78,6 +79,14 @@ class Run:
         stats.discovered, stats.new = len(candidates), len(fresh)
         self.summary.add_failures(failures)
         return fresh
+
+    def read_site(self, source_id: str, result: DiscoveryResult) -> None:
+        """Keep what discovery learnt of a site for the manifest: the validators for the next
+        run's conditional requests, the pointers it followed, how much was unchanged."""
+        self.summary.validators[source_id] = result.validators
+        if result.pointers:
+            self.summary.site_pointers[source_id] = result.pointers
+        self.summary.stats(source_id).unchanged = len(result.unchanged)
 
     def fetched(self, pages: list[Page], failures: Iterable[FetchFailure]) -> None:
         self.summary.add_failures(failures)

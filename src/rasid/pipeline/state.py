@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from rasid import neardup
-from rasid.models import Candidate
+from rasid.models import Candidate, Validator
 from rasid.storage import Lake
 from rasid.urls import url_id
 
@@ -24,6 +24,8 @@ class LakeState:
     known_ids: set[str] = field(default_factory=set)
     body_owner: dict[str, str] = field(default_factory=dict)  # body_hash -> earliest article_id
     near: neardup.Index = field(default_factory=neardup.Index)  # stored articles' signatures
+    # Feed and sitemap URL -> the validators its last answer carried (the latest run wins).
+    validators: dict[str, Validator] = field(default_factory=dict)
 
     def remember(self, record: dict[str, Any]) -> None:
         self.known_ids.add(record["article_id"])
@@ -35,6 +37,15 @@ class LakeState:
             cluster = record.get("near_duplicate_cluster") or record["article_id"]
             self.near.add(record["article_id"], signature, cluster,
                           _timestamp(record.get("published_at")))
+
+    def learn_validators(self, validators: dict[str, dict[str, str | None]]) -> None:
+        """A later manifest's validators over earlier ones; an empty one forgets the URL's."""
+        for url, record in validators.items():
+            validator = Validator.of(record)
+            if validator:
+                self.validators[url] = validator
+            else:
+                self.validators.pop(url, None)
 
 
 def _timestamp(moment: datetime | str | None) -> float | None:
@@ -54,6 +65,7 @@ def load_state(lake: Lake) -> LakeState:
         for failure in manifest.get("failures", []):
             if not failure.get("transient", True):
                 state.known_ids.add(url_id(failure["url"]))
+        state.learn_validators(manifest.get("validators", {}))
     return state
 
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from rasid.models import FUNNEL, FetchFailure, Page
+from rasid.models import FUNNEL, FetchFailure, Page, Validator
 from rasid.pipeline.rows import CheckedBatch
 from rasid.storage import Lake
 
@@ -35,6 +35,7 @@ class SourceStats:
     stored: int = 0
     quarantined: int = 0
     failed: int = 0
+    unchanged: int = 0  # feeds and sitemaps answered "304 Not Modified": nothing to parse
     quarantine_reasons: Counter[str] = field(default_factory=Counter)
     failure_reasons: Counter[str] = field(default_factory=Counter)
     warnings: Counter[str] = field(default_factory=Counter)
@@ -86,6 +87,10 @@ class RunSummary:
     report: str | None = None
     # Committed files this run supersedes, by kind (a reprocess replaces every row file).
     removes: dict[str, list[str]] = field(default_factory=dict)
+    # Per source: the feeds and sitemaps its site points to that sources.yaml does not name.
+    site_pointers: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # Per source: feed and sitemap URL -> validators for the next run's conditional requests.
+    validators: dict[str, dict[str, Validator]] = field(default_factory=dict)
 
     def stats(self, source_id: str) -> SourceStats:
         return self.sources.setdefault(source_id, SourceStats())
@@ -116,6 +121,12 @@ class RunSummary:
         self.checks.extend(batch.outcome.rules)
         return added
 
+    def next_validators(self) -> dict[str, dict[str, str | None]]:
+        """The manifest's validators: URL -> {"etag", "last_modified"}; both None forgets."""
+        return {url: validator.as_dict()
+                for _, validators in sorted(self.validators.items())
+                for url, validator in validators.items()}
+
     @property
     def totals(self) -> dict[str, int]:
         return {k: sum(getattr(s, k) for s in self.sources.values()) for k in FUNNEL}
@@ -137,6 +148,8 @@ class RunSummary:
             "report": self.report,
             "source_config": self.source_config,
             **({"removes": self.removes} if self.removes else {}),
+            "site_pointers": self.site_pointers,
+            "validators": self.next_validators(),
         }
 
 

@@ -178,7 +178,8 @@ def test_meta_time_keeps_utc_and_dates_the_local_day() -> None:
 def test_a_stamp_with_its_offset_gives_the_day_it_prints() -> None:
     # The publisher's calendar day: 21:30 in Buenos Aires is still the 15th, though it is the
     # 16th in UTC and in Damascus.
-    result = find(page('<meta property="article:published_time" content="2026-11-15T21:30:00-03:00">'))
+    stamp = "2026-11-15T21:30:00-03:00"
+    result = find(page(f'<meta property="article:published_time" content="{stamp}">'))
     assert result.published_date == date(2026, 11, 15)
     assert result.published_at == datetime(2026, 11, 16, 0, 30, tzinfo=UTC)
     in_utc = find(page('<meta property="article:published_time" content="2026-11-15T23:30:00Z">'))
@@ -396,7 +397,9 @@ def test_strong_sources_disagreeing_by_more_than_two_days_is_a_conflict() -> Non
     close = find(page(meta, '<span class="date">17 تشرين الثاني 2026</span>'))
     far = find(page(meta, '<span class="date">10 تشرين الثاني 2026</span>'))
     assert (close.date_source, close.flags) == ("meta", [])
-    assert (far.date_source, far.flags) == ("meta", ["date_conflict"])
+    # What the page shows its readers wins over a meta tag that disagrees, flagged.
+    assert (far.published_date, far.date_source, far.flags) == (
+        date(2026, 11, 10), "dateline", ["date_conflict"])
 
 
 def test_without_a_title_heading_only_unanimous_dated_elements_count() -> None:
@@ -413,3 +416,87 @@ def test_junk_html_gives_no_page_evidence() -> None:
     result = find_published("not html at all", "https://x.example/2026/11/16/a", title=None,
                             hints=[], timezone="Asia/Damascus", now=NOW)
     assert (result.published_date, result.date_source) == (date(2026, 11, 16), "url")
+
+
+# --- other languages, the label table, htmldate behind rasid's rules -----------------------
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Dienstag, 28. April 2020", date(2020, 4, 28)),
+        ("4 de mayo de 2022 10:30", date(2022, 5, 4)),
+        ("7 giugno 2021", date(2021, 6, 7)),
+        ("1er mai 2020", date(2020, 5, 1)),
+        ("24 Nisan 2020 Cuma", date(2020, 4, 24)),
+        ("12 Şubat 2021", date(2021, 2, 12)),
+        ("۱۴ آبان ۱۴۰۵ - ۵ نوامبر ۲۰۲۶", date(2026, 11, 5)),  # Solar Hijri first: not a year
+        ("۲۴ آوریل ۲۰۲۰", date(2020, 4, 24)),
+        ("١٢ ئایار ٢٠٢٦", date(2026, 5, 12)),
+        ("14 تشرینی دووەم 2026", date(2026, 11, 14)),
+        ("12 Gulan 2026", date(2026, 5, 12)),
+        ("September 21, 2020", date(2020, 9, 21)),
+    ],
+)
+def test_month_names_of_the_label_table(text: str, expected: date) -> None:
+    assert parse_arabic_date(text) == expected
+
+
+def test_a_solar_hijri_date_alone_dates_nothing() -> None:
+    assert parse_arabic_date("۲۴ آبان ۱۴۰۵") is None
+
+
+@pytest.mark.parametrize("line", [
+    "تم نشره الجمعة 24 نيسان / أبريل 2020 09:22 مساءً",
+    "Publié le vendredi 24 avril 2020 à 21:22",
+    "Veröffentlicht am Freitag, 24. April 2020, 21:22 Uhr",
+    "Yayınlanma: 24 Nisan 2020 Cuma 21:22",
+    "Pubblicato il 24 aprile 2020 alle ore 21:22",
+    "Publicado el 24 de abril de 2020, 21:22",
+    "تاریخ انتشار: ۵ اردیبهشت ۱۳۹۹ - ۲۴ آوریل ۲۰۲۰",
+])
+def test_labelled_datelines_of_every_language(line: str) -> None:
+    result = find(page(body=f"<p class='info'>{line}</p>"))
+    assert (result.published_date, result.date_source) == (date(2020, 4, 24), "dateline")
+
+
+def test_an_update_label_in_the_element_before_the_date_makes_it_an_update_stamp() -> None:
+    html = page(body="<p><b>Aktualisiert am</b> 20.11.2026</p>")
+    result = find(html)
+    assert (result.published_date, result.flags) == (date(2026, 11, 20), ["date_from_update"])
+    both = page(body="<p><b>Aktualisiert am</b> 20.11.2026</p><p>Veröffentlicht: 12.11.2026</p>")
+    assert find(both).published_date == date(2026, 11, 12)
+
+
+def test_a_footer_class_inside_the_article_is_the_articles_own() -> None:
+    html = ("<html><body><div class='article'><h1>Neue Beratungsstelle in Köln eröffnet</h1>"
+            "<div class='footer'><span class='news-list-date'><time datetime='2026-11-12'>"
+            "12.11.2026</time></span></div><p>Text.</p></div>"
+            "<div class='footer'><span class='date'>25.11.2026</span></div></body></html>")
+    result = find_published(html, "https://x.example/a", title="Neue Beratungsstelle in Köln "
+                            "eröffnet", hints=[], timezone="Europe/Berlin", now=NOW)
+    assert result.published_date == date(2026, 11, 12)
+
+
+def test_a_time_element_inside_the_headline_dates_the_article() -> None:
+    title = "Neue Beratungsstelle in Köln eröffnet"
+    html = (f"<html><body><article><h1><time datetime='2026-11-12'>12. November 2026</time>"
+            f" {title}</h1><p>Text.</p></article></body></html>")
+    result = find_published(html, "https://x.example/a", title=title, hints=[],
+                            timezone="Europe/Berlin", now=NOW)
+    assert result.published_date == date(2026, 11, 12)
+
+
+def test_htmldate_counts_only_when_the_page_prints_its_day() -> None:
+    # htmldate's answer from a copyright year (YYYY-01-01) is refused, and the row says why.
+    html = ("<html><body><div><p>Some text about the harbour and the fishermen of the town, "
+            "long enough to be an article.</p></div><div>© 2024 Example</div></body></html>")
+    result = find_published(html, "https://x.example/a", title=None, hints=[],
+                            timezone="Asia/Damascus", now=NOW)
+    assert result.published_date is None
+    assert result.flags in (["no_date_no_evidence"], ["no_date_bare_year"])
+    # A date printed in the page, which rasid's own rules do not take as a dateline (no title
+    # to stand by), but htmldate finds and the page confirms.
+    printed = html.replace("<div>©", "<div class='entry-info'>Posted 12 Nov 2026</div><div>©")
+    found = find_published(printed, "https://x.example/a", title=None, hints=[],
+                           timezone="Asia/Damascus", now=NOW)
+    assert (found.published_date, found.date_source) == (date(2026, 11, 12), "htmldate")

@@ -127,8 +127,8 @@ class Extracted:
     author: str | None
     canonical_url: str | None
     published_at: datetime | None  # UTC
-    published_date: date | None  # the day in the source's own timezone
-    date_source: str | None  # "meta" | "jsonld" | "dateline" | "feed" | "sitemap" | "url" | None
+    published_date: date | None  # the publisher's day: as printed, else the source's zone
+    date_source: str | None  # meta, jsonld, dateline, feed, htmldate, sitemap, url, updated
     body: str  # stored once: repetition inside the page already removed
     language: str | None  # ISO 639-1, e.g. "ar", "fa", "en"
     arabic_ratio: float  # Arabic-script letters / all letters in the body (0.0 when no letters)

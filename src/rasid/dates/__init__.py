@@ -55,6 +55,7 @@ SOURCE_ORDER = ("meta", "jsonld", "dateline", "feed", "htmldate", "sitemap", "ur
 # A sitemap's lastmod is often a modification time: it counts as evidence, not as a witness.
 STRONG_SOURCES = frozenset({"meta", "jsonld", "dateline", "feed", "url"})
 CONFLICT_DAYS = 2
+MACHINE_SOURCES = frozenset({"meta", "jsonld"})
 PAGE_SOURCES = frozenset({"meta", "jsonld", "dateline", "htmldate"})
 
 @dataclass(frozen=True)
@@ -117,6 +118,10 @@ def page_evidence(tree: HtmlElement, url: str, title: str | None, tz: ZoneInfo, 
                            ("dateline", page.datelines)):
         if values:
             found.append(_evidence(source, values[0], tz))
+    if found and not page.datelines and len(page.marked) == 1:
+        # No dateline by the title, but every element marked as a date gives one day: the
+        # page's visible date, a witness against a meta tag that says otherwise.
+        found.append(_evidence("dateline", next(iter(page.marked)), tz))
     if found:
         return found, "", page
     day, note = htmldate_day(tree, url, now, OLDEST_PLAUSIBLE, page)
@@ -151,6 +156,10 @@ def decide(evidence: list[Evidence], now: datetime, founded: date | None) -> Dat
     ordered = sorted(evidence, key=_rank)
     plausible = [e for e in ordered if not _problems(e, now, founded)]
     best = (plausible or ordered)[0]
+    visible = next((e for e in plausible if e.source == "dateline"), None)
+    if (visible and best.source in MACHINE_SOURCES
+            and abs((visible.day - best.day).days) > CONFLICT_DAYS):
+        best = visible  # what the page shows its readers over a meta tag that disagrees
     flags = _problems(best, now, founded)
     strong = [e.day for e in evidence if e.source in STRONG_SOURCES]
     if strong and (max(strong) - min(strong)).days > CONFLICT_DAYS:

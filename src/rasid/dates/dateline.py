@@ -6,12 +6,19 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from lxml import etree
 from lxml.html import HtmlElement
 
 from rasid.dates.labels import labels, words_pattern
-from rasid.dates.parse import _TIME, _find_time, find_dates, parse_machine_datetime
+from rasid.dates.parse import (
+    _TIME,
+    SOLAR_HIJRI_DATE,
+    _find_time,
+    find_dates,
+    parse_machine_datetime,
+)
 from rasid.text import OTHER_STORIES, normalize_arabic, title_variants
 
 # --- the visible dateline -----------------------------------------------------------------
@@ -19,7 +26,7 @@ from rasid.text import OTHER_STORIES, normalize_arabic, title_variants
 # Containers whose dates belong to other articles (boxes, tickers, comments) or to the day
 # the page was viewed (a site header's "today"). Matched per class/id token.
 _OTHER_ZONE = re.compile(
-    r"comment|related|popular|most|sidebar|widget|footer|ticker|breaking|marquee|newsbar|"
+    r"comment|related|popular|most|sidebar|widget|ticker|breaking|marquee|newsbar|"
     r"share|social|recommend|read-?more|more-?news|newsletter|copyright|today|current-?date|"
     r"^(?:site-|main-|top-|page-)?header(?:-top|-bar)?$|masthead|top-?bar|menu|nav|aside|"
     r"latest|trending|slider|carousel|caption|gallery",
@@ -30,6 +37,10 @@ _OTHER_TAGS = frozenset({"nav", "form", "script", "style", "noscript", "template
 # The site's header, sidebars and footer, unless they sit inside the article: an article's
 # own <footer> is where Drupal and WordPress themes print "submitted on ...".
 _SITE_TAGS = frozenset({"header", "aside", "footer"})
+# The same for class names: a "footer" outside the article is the site's, inside it (TYPO3's
+# news "footer" with its date) the article's own. Class names that mark the article itself:
+_SITE_CLASS = re.compile(r"footer", re.I)
+_ARTICLE_CLASS = re.compile(r"^(?:article|post|entry|hentry|story|news-single|news-detail)$", re.I)
 # Markup that names an element's value the publication date (microdata, RDFa).
 _PUBLISHED_PROPERTIES = frozenset({
     "datepublished", "schema:datepublished", "datecreated", "schema:datecreated", "dc:date",
@@ -100,22 +111,33 @@ def _own_item(element: HtmlElement, anchor: HtmlElement | None) -> bool:
     return scope is None or anchor is None or any(e is anchor for e in scope.iter())
 
 
-def _class_marks(element: HtmlElement) -> tuple[bool, bool]:
-    """(another zone, a dated element) by the element's class and id."""
+class _Marks(NamedTuple):
+    other: bool  # another zone by its class (related, comments, "updated" ...)
+    dated: bool  # an element whose class says it holds a date
+    site: bool  # the site's furniture (a footer) unless inside the article
+    article: bool  # the article itself
+
+
+_NO_MARKS = _Marks(False, False, False, False)
+
+
+def _class_marks(element: HtmlElement) -> _Marks:
+    """What the element's class and id say about it."""
     names, ident = element.get("class"), element.get("id")
     if names is None and ident is None:  # most elements
-        return False, False
+        return _NO_MARKS
     return _marks(names or "", ident or "")
 
 
 @lru_cache(maxsize=4096)
-def _marks(names: str, ident: str) -> tuple[bool, bool]:
+def _marks(names: str, ident: str) -> _Marks:
     # Pages repeat their class names: each distinct one is matched once.
     tokens = f"{names} {ident}".split()
     # WordPress marks a never-edited post's time "published updated": still the publication.
     updated = any(map(_UPDATED.search, tokens)) and not any("publish" in t.lower() for t in tokens)
-    return (updated or any(map(_OTHER_ZONE.search, tokens)),
-            any(map(_DATE_CLASS.search, tokens)))
+    return _Marks(updated or any(map(_OTHER_ZONE.search, tokens)),
+                  any(map(_DATE_CLASS.search, tokens)), any(map(_SITE_CLASS.search, tokens)),
+                  any(map(_ARTICLE_CLASS.match, tokens)))
 
 
 def _other_zone(element: HtmlElement, scoped: bool) -> bool:
@@ -124,7 +146,13 @@ def _other_zone(element: HtmlElement, scoped: bool) -> bool:
         return True
     if (element.get("itemprop") or "").lower() == "datemodified":
         return True
-    return _class_marks(element)[0]
+    marks = _class_marks(element)
+    return marks.other or (marks.site and not scoped)
+
+
+def _scopes(element: HtmlElement) -> bool:
+    """Whether the element is the article (or the page's main part), by tag or class."""
+    return element.tag in ("article", "main") or _class_marks(element).article
 
 
 def _dated_element(element: HtmlElement) -> tuple[str, str, bool] | None:
@@ -140,7 +168,7 @@ def _dated_element(element: HtmlElement) -> tuple[str, str, bool] | None:
         value = element.get("datetime") or element.get("content")
         if value:
             return "attribute", value, declared
-    elif not _class_marks(element)[1]:
+    elif not _class_marks(element).dated:
         return None
     text = element.text_content().strip()
     return ("element", text, declared) if 0 < len(text) <= _STRUCTURED_TEXT_MAX else None
@@ -197,7 +225,7 @@ def _spots(root: HtmlElement, anchor: HtmlElement | None, containers: tuple[Html
         if not isinstance(element.tag, str):
             continue
         if event == "start":
-            scoped += element.tag in ("article", "main")
+            scoped += _scopes(element)
             if element not in protected and _other_zone(element, scoped > 0):
                 walker.skip_subtree()
                 offset += len(element.text_content().strip())  # still distance from the title
@@ -228,7 +256,7 @@ def _spots(root: HtmlElement, anchor: HtmlElement | None, containers: tuple[Html
                                    declared and _own_item(element, anchor)))
             text = element.text
         else:
-            scoped -= element.tag in ("article", "main")
+            scoped -= _scopes(element)
             if entered and element is entered[-1]:
                 entered.pop()
             text = element.tail
@@ -239,8 +267,10 @@ def _spots(root: HtmlElement, anchor: HtmlElement | None, containers: tuple[Html
 
 
 def _labels_only(prefix: str) -> bool:
-    """Nothing but labels, a weekday or a place stands before the date ("دمشق - ")."""
-    rest = re.sub(r"\s+", " ", _LABELS.sub(" ", prefix)).strip()
+    """Nothing but labels, a weekday, a place or the same day in another calendar stands
+    before the date ("دمشق - ", "۲۴ آبان ۱۴۰۵ - ", "24 جمادى الأولى 1448 هـ الموافق")."""
+    prefix = _HIJRI_DATE.sub(" ", SOLAR_HIJRI_DATE.sub(" ", prefix))
+    rest = re.sub(r"\s+", " ", _LABELS.sub(" ", _DATELINE_GLUE.sub(" ", prefix))).strip()
     return not re.search(r"[^\W_]", rest) or _PLACE_PREFIX.fullmatch(rest) is not None
 
 
@@ -340,6 +370,21 @@ def _days(spot: _Spot, updates: bool = False) -> set[date]:
             if updates == bool(_UPDATE_LABEL.search(normalized[max(0, m.start - 30): m.start]))}
 
 
+_ENDS_WITH_UPDATE_LABEL = re.compile(words_pattern(labels().updated) + r"\W*$")
+
+
+def _after_update_label(spots: list[_Spot]) -> list[_Spot | None]:
+    """For each spot, itself when the text just before it ends with an update label
+    ("<b>Aktualisiert am</b> 17.01.2021", "<span>Updated</span> <time ...>"), else None."""
+    found: list[_Spot | None] = []
+    previous = ""
+    for spot in spots:
+        found.append(spot if _ENDS_WITH_UPDATE_LABEL.search(previous) else None)
+        if spot.kind == "text":
+            previous = normalize_arabic(spot.text[-40:])
+    return found
+
+
 def page_dates(root: HtmlElement, title: str | None) -> PageDates:
     """The visible publication date near the title (best candidate first), and the days the
     page prints outside other articles' zones."""
@@ -348,10 +393,13 @@ def page_dates(root: HtmlElement, title: str | None) -> PageDates:
     anchor = _find_anchor(root, title)
     containers = _containers(root, anchor)
     spots, mark, prose = _spots(root, anchor, containers)
+    stamps = _after_update_label(spots)
+    spots = [s for s, stamp in zip(spots, stamps, strict=True) if not stamp]
     printed = frozenset(d for s in spots if any(c.isdigit() for c in s.text) for d in _days(s))
     marked = frozenset(d for s in spots if s.kind != "text" for d in _days(s))
     updated = frozenset(d for s in spots if s.kind == "text" and any(c.isdigit() for c in s.text)
-                        for d in _days(s, updates=True))
+                        for d in _days(s, updates=True)) | frozenset(
+        d for s in stamps if s for d in _days(s))
     return PageDates(_datelines(spots, mark, prose), printed, marked, updated)
 
 

@@ -25,7 +25,7 @@ import pytest
 import requests
 
 from rasid import USER_AGENT
-from rasid.fetch import http as fetch_module
+from rasid.fetch import connection as fetch_module
 from rasid.config import Settings, Source
 from rasid.fetch import FetchError, Fetcher, GuardedAdapter, decode_html
 from rasid.models import Candidate, FetchFailure, Page

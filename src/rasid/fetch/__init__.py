@@ -1,6 +1,8 @@
 """The fetch layer: the only part of rasid that speaks HTTP.
 
-- ``http``: the client (``Fetcher``): guard, redirects, retries, politeness, robots.txt;
+- ``http``: the client (``Fetcher``): redirects, retries, politeness, robots.txt;
+- ``connection``: below it, the SSRF guard on each socket's peer and the header deadline;
+- ``documents``: a source's feeds and sitemaps, asked for conditionally;
 - ``decoding``: bytes to text (pure; discovery, reprocessing and evaluation use it too);
 - ``body``: Content-Encoding within a size cap, HTML or binary (pure);
 - ``robots``: each origin's robots.txt rules, read once per run;
@@ -8,6 +10,7 @@
 - ``errors``: how a fetch fails.
 """
 
+from rasid.fetch.connection import GuardedAdapter
 from rasid.fetch.decoding import decode_html
 from rasid.fetch.errors import FetchError
 from rasid.fetch.hosts import host_key
@@ -16,7 +19,6 @@ from rasid.fetch.http import (
     HTML_ACCEPT,
     Document,
     Fetcher,
-    GuardedAdapter,
     Response,
     SharedGate,
 )

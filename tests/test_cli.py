@@ -105,3 +105,18 @@ def test_extract_one_path_with_its_url() -> None:
     assert done.returncode == 0, done.stderr
     (record,) = [json.loads(line) for line in done.stdout.splitlines()]
     assert record["url"] == "https://news.example/a" and record["body"]
+
+
+def test_extract_reads_naive_times_in_the_given_timezone(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>Harbour reopens after the storm season</title>"
+        "<meta name='pubdate' content='2026-11-16 08:00:00'></head><body><article>"
+        "<h1>Harbour reopens after the storm season</h1><p>" + "The harbour reopened. " * 20
+        + "</p></article></body></html>", encoding="utf-8")
+    damascus = json.loads(rasid("extract", str(page)).stdout)
+    casablanca = json.loads(rasid("extract", str(page), "--timezone", "Africa/Casablanca").stdout)
+    assert damascus["published_at"].startswith("2026-11-16T05:00:00")
+    assert casablanca["published_at"].startswith("2026-11-16T07:00:00")
+    wrong = rasid("extract", str(page), "--timezone", "Mars/Olympus")
+    assert wrong.returncode == 2 and "Mars/Olympus" in wrong.stderr

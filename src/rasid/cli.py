@@ -20,9 +20,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rasid import __version__
-from rasid.config import ConfigError
+from rasid.config import DEFAULT_TIMEZONE, ConfigError
 
 EXIT_USAGE = 2
 
@@ -153,6 +154,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from rasid.extract import extract
     from rasid.fetch.decoding import decode_html
 
+    try:
+        ZoneInfo(args.timezone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(f"unknown --timezone {args.timezone!r} (an IANA name such as "
+                          f"{DEFAULT_TIMEZONE})") from None
     status = 0
     for path, url in _extract_inputs(args):
         page_url = url or Path(path).resolve().as_uri()
@@ -163,7 +169,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
             status = 1
             continue
         html, encoding, _ = decode_html(content, None)
-        record = extract(html, page_url)
+        record = extract(html, page_url, timezone=args.timezone)
         out = {
             "path": path,
             "url": page_url,
@@ -289,6 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("paths", nargs="*", metavar="PATH")
     ext.add_argument("--url", help="the page's URL (with one PATH)")
     ext.add_argument("--manifest", help='JSONL file of {"path": ..., "url": ...}')
+    ext.add_argument("--timezone", default=DEFAULT_TIMEZONE,
+                     help="the source's IANA timezone: naive page times are read in it, and it "
+                          "gives the day when the page prints none (default: %(default)s, as "
+                          "for a source in sources.yaml without one)")
     ext.set_defaults(func=cmd_extract)
 
     rep = sub.add_parser("report", help="the editor report for the latest run")

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# A source without a timezone in sources.yaml, and `rasid extract` without --timezone.
+DEFAULT_TIMEZONE = "Asia/Damascus"
 
 
 class ConfigError(Exception):
@@ -48,7 +50,7 @@ class Source(BaseModel):
     # <link rel="alternate">); a source with neither feeds nor sitemaps always does.
     site_pointers: bool = False
     language: str = Field(default="ar", pattern=r"^[a-z]{2,3}$")
-    timezone: str = "Asia/Damascus"
+    timezone: str = DEFAULT_TIMEZONE
     min_delay_seconds: float = Field(default=1.0, ge=0)
     max_concurrency: int = Field(default=2, ge=1, le=16)
     min_arabic_ratio: float | None = Field(default=None, ge=0, le=1)

@@ -103,6 +103,14 @@ def test_a_day_off_only_by_time_zone_is_told_apart() -> None:
     assert not evaluate.off_by_time_zone("2023-11-08", damascus_midnight)
 
 
+def test_a_day_one_calendar_day_off_is_told_apart_for_either_extractor() -> None:
+    assert evaluate.one_day_apart("2023-11-08", "2023-11-09")
+    assert evaluate.one_day_apart("2023-11-01", "2023-10-31")
+    assert not evaluate.one_day_apart("2023-11-08", "2023-11-10")
+    assert not evaluate.one_day_apart("2023-29-11", "2023-11-29")  # not a date
+    assert not evaluate.one_day_apart("2023-11-08", None)
+
+
 # --- reading the sets and running both extractors ------------------------------------------------
 
 def test_both_corpus_formats_and_golden_pages_are_scored_side_by_side(

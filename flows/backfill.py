@@ -21,9 +21,13 @@ from rasid.config import ConfigError
 @flow(name="backfill", log_prints=False, task_runner=runners.task_runner())
 def backfill(
     start: date, end: date, sources_file: str = "sources.yaml", lake: str = "./lake",
-    batch_size: int = 500, shared_host_limits: bool = False,
+    batch_size: int = 500, shared_host_limits: bool = False, run_budget: float | None = None,
 ) -> dict[str, Any]:
-    """Articles published from ``start`` to ``end`` (inclusive, in each source's timezone)."""
+    """Articles published from ``start`` to ``end`` (inclusive, in each source's timezone).
+
+    ``run_budget``: as collect's; what a backfill could not fetch in time, the next
+    collection run asks for first."""
     if end < start:
         raise ConfigError(f"backfill: end {end} is before start {start}")
-    return collect.run(sources_file, lake, batch_size, shared_host_limits, window=(start, end))
+    return collect.run(sources_file, lake, batch_size, shared_host_limits, window=(start, end),
+                       run_budget=run_budget)

@@ -23,6 +23,8 @@ from rasid import config, discover, extract, health, pipeline, progress, report
 from rasid.config import ConfigError, Settings, Source
 from rasid.fetch import Fetcher
 from rasid.fetch.documents import SiteDocuments
+from rasid.fetch.http import cutoff
+from rasid.fetch.lanes import Budget, FetchStream
 from rasid.models import Candidate, Extracted, FetchFailure, Page, Validator
 from rasid.storage import Lake, TransientStorageError, open_lake
 from rasid_flows import runners
@@ -62,11 +64,17 @@ BACKFILL_MAX_ARTICLES = 100_000  # per source and backfill run
 def discover_source(
     source: Source, settings_json: str, limits: HostLimits | None, run_id: str,
     window: tuple[date, date] | None = None, validators: dict[str, Validator] | None = None,
+    ends_at: float | None = None,
 ) -> discover.DiscoveryResult:
+    with cutoff(ends_at):  # the run's time budget holds for feeds and sitemaps too
+        return _discover(source, _fetcher(settings_json, limits, run_id), window, validators)
+
+
+def _discover(source: Source, fetcher: Fetcher, window: tuple[date, date] | None,
+              validators: dict[str, Validator] | None) -> discover.DiscoveryResult:
     # Feeds and sitemaps are asked for conditionally with what the last runs saw; a backfill
     # reads everything.
-    docs = SiteDocuments(_fetcher(settings_json, limits, run_id), source,
-                         validators if window is None else None)
+    docs = SiteDocuments(fetcher, source, validators if window is None else None)
     if window is None:
         result = discover.discover(source, docs.get, robots_sitemaps=docs.robots_sitemaps)
     else:
@@ -81,11 +89,9 @@ def discover_source(
 
 
 @task(name="fetch-batch", cache_policy=NO_CACHE)
-def fetch_batch(
-    jobs: list[tuple[Source, list[Candidate]]], settings_json: str, limits: HostLimits | None,
-    run_id: str,
-) -> tuple[list[Page], list[FetchFailure]]:
-    return _fetcher(settings_json, limits, run_id).fetch_all(jobs)
+def fetch_batch(stream: FetchStream, count: int, wait: float) -> tuple[list[Page], list[FetchFailure]]:
+    # The stream's lanes keep fetching between batches; this takes what has come in.
+    return stream.take(count, wait)
 
 
 @task(name="extract-batch", cache_policy=NO_CACHE)
@@ -130,25 +136,28 @@ def _progress_artifact(total: int) -> Iterator[Any]:
 @flow(name="collect", log_prints=False, task_runner=runners.task_runner())
 def collect(
     sources_file: str = "sources.yaml", lake: str = "./lake", batch_size: int = 500,
-    shared_host_limits: bool = False,
+    shared_host_limits: bool = False, run_budget: float | None = None,
 ) -> dict[str, Any]:
     """One collection run over every enabled source in ``sources_file`` into ``lake``.
 
     ``shared_host_limits``: hold each host's Prefect concurrency and rate limits around every
     request, so politeness holds across concurrent runs and workers (``rasid setup-prefect``
     creates the limits; a missing one fails the run).
+    ``run_budget``: seconds the run may start requests for (default: RASID_RUN_BUDGET, 600);
+    then it commits what it has and leaves the rest for the next run.
     """
-    return run(sources_file, lake, batch_size, shared_host_limits)
+    return run(sources_file, lake, batch_size, shared_host_limits, run_budget=run_budget)
 
 
 def run(
     sources_file: str, lake: str, batch_size: int, shared_host_limits: bool,
-    window: tuple[date, date] | None = None,
+    window: tuple[date, date] | None = None, run_budget: float | None = None,
 ) -> dict[str, Any]:
     """The collection itself, inside a flow run (collect's or backfill's). ``window``: only
     articles dated within those days, searched for through the whole archive (a backfill)."""
     logger = get_run_logger()
     settings = Settings()
+    budget = Budget.starting_now(run_budget or settings.run_budget)
     sources = {s.id: s for s in config.load_sources(sources_file)}
     limits = _shared_limits(sources_file, sources) if shared_host_limits else None
     store = open_lake(lake)
@@ -162,7 +171,7 @@ def run(
 
     # Not quote()d: a task on a Dask worker gets the wrapper itself; the dict is small.
     found = {sid: discover_source.submit(s, settings_json, limits, summary.run_id, window,
-                                         loop.state.validators)
+                                         loop.state.validators, budget.ends_at)
              for sid, s in sources.items()}
     queues: list[list[Candidate]] = []
     for sid, future in found.items():
@@ -179,8 +188,11 @@ def run(
     local = runners.in_process(FlowRunContext.get().task_runner)  # type: ignore[union-attr]
     workers = settings.extract_workers if local else 1
 
-    def fetch(candidates: list[Candidate]) -> tuple[list[Page], list[FetchFailure]]:
-        return fetch_batch(_jobs(candidates, sources), settings_json, limits, summary.run_id)
+    jobs = [(sources[sid], queue) for sid, queue in zip(found, queues, strict=True)]
+    stream = FetchStream(_fetcher(settings_json, limits, summary.run_id), jobs, budget)
+
+    def take(count: int) -> tuple[list[Page], list[FetchFailure]]:
+        return fetch_batch(quote(stream), count, settings.batch_seconds)
 
     def start_extract(batch: pipeline.Batch) -> Callable[[], list[Extracted]]:
         futures = _submit_extract(batch.pages, sources, now, pool, on_cluster=not local)
@@ -195,8 +207,8 @@ def run(
 
     with extract.extraction_pool(workers) as pool, \
             _progress_artifact(sum(len(q) for q in queues)) as tick:
-        loop.process(loop.fetching(queues, batch_size, fetch, sources, now), start_extract,
-                     store_batch, tick)
+        loop.process(loop.fetching(stream.pending, batch_size, take, sources, now),
+                     start_extract, store_batch, tick)
 
     flags = health.flag_sources({sid: s.as_dict() for sid, s in summary.sources.items()},
                                 store.collection_runs())
@@ -230,13 +242,6 @@ def _submit_extract(
         return [extract_batch.submit(quote(pages), sources, now, pool)]
     chunks = [pages[i:i + EXTRACT_CHUNK] for i in range(0, len(pages), EXTRACT_CHUNK)]
     return [extract_batch.submit(chunk, sources, now, None) for chunk in chunks]
-
-
-def _jobs(candidates: list[Candidate], sources: dict[str, Source]) -> list[tuple[Source, list[Candidate]]]:
-    by_source: dict[str, list[Candidate]] = {}
-    for candidate in candidates:
-        by_source.setdefault(candidate.source_id, []).append(candidate)
-    return [(sources[sid], items) for sid, items in by_source.items()]
 
 
 def _publish(summary: pipeline.RunSummary, published: report.Published) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from rasid import extract, pipeline
 from rasid.config import Source
-from rasid.models import Candidate, Extracted, FetchFailure, Page
+from rasid.models import HOST_UNRESPONSIVE, RUN_OUT_OF_TIME, Candidate, Extracted, FetchFailure, Page
 from rasid.storage import open_lake
 from rasid.urls import url_id
 
@@ -53,7 +53,10 @@ def test_every_stage_counts_once_and_batches_overlap_in_order(tmp_path: Path) ->
     broken = Candidate(url="https://wadi.example/news/99", source_id="wadi", via="sitemap")
     queue = run.discovered("wadi", [already, broken] + [candidate(n) for n in range(1, 8)], [])
 
-    def fetch(candidates: list[Candidate]) -> tuple[list[Page], list[FetchFailure]]:
+    waiting = list(queue)
+
+    def take(count: int) -> tuple[list[Page], list[FetchFailure]]:
+        candidates = [waiting.pop(0) for _ in range(min(count, len(waiting)))]
         events.append(f"fetch {len(candidates)}")
         failures = [FetchFailure(c.url, c.source_id, "http_404", "gone", transient=False)
                     for c in candidates if c == broken]
@@ -72,12 +75,15 @@ def test_every_stage_counts_once_and_batches_overlap_in_order(tmp_path: Path) ->
                                         batch.sources, run.state)
 
     ticks: list[int] = []
-    batches = run.fetching([queue], 3, fetch, {"wadi": SOURCE}, NOW)
+    batches = run.fetching(len(queue), 3, take, {"wadi": SOURCE}, NOW)
     run.process(batches, start, store, ticks.append)
     pipeline.commit_run(lake, summary)
 
     # The next batch is fetched while the one before it extracts; each is stored after.
-    sizes = [len(b) for b in pipeline.interleave([queue], 3)]
+    left, sizes = len(queue), []
+    for size in pipeline.batch_sizes(lambda: left, 3):
+        sizes.append(min(size, left))
+        left -= sizes[-1]
     expected = [f"fetch {sizes[0]}", "extract 0"]
     for part, size in enumerate(sizes[1:], start=1):
         expected += [f"fetch {size}", f"extract {part}", f"store {part - 1}"]
@@ -102,3 +108,27 @@ def test_overlap_finishes_every_batch_once_in_order() -> None:
     assert log == ["start a", "start b", "finish aA", "start c", "finish bB", "finish cC"]
     pipeline.overlap([], lambda b: b, lambda b, s: log.append("never"))
     assert "never" not in log
+
+
+def test_what_a_run_left_for_the_next_is_asked_for_first_even_if_no_longer_listed(
+    tmp_path: Path,
+) -> None:
+    lake = open_lake(str(tmp_path / "lake"))
+    summary = pipeline.RunSummary(run_id=pipeline.new_run_id(NOW), started_at=NOW)
+    waiting, tried = candidate(1), candidate(2)
+    hinted = Candidate(url="https://wadi.example/news/3", source_id="wadi", via="feed",
+                       published_hint=NOW)
+    summary.add_failures([
+        FetchFailure(waiting.url, "wadi", HOST_UNRESPONSIVE, "set aside", transient=True,
+                     attempts=0, candidate=waiting),
+        FetchFailure(hinted.url, "wadi", RUN_OUT_OF_TIME, "late", transient=True, attempts=0,
+                     candidate=hinted),
+        FetchFailure(tried.url, "wadi", "deadline_exceeded", "slow", transient=True),
+    ])
+    pipeline.commit_run(lake, summary)
+
+    run = pipeline.Run(summary, pipeline.load_state(open_lake(str(tmp_path / "lake"))))
+    # Discovery no longer lists the left URLs; it lists the tried one and a new one again.
+    queue = run.discovered("wadi", [tried, candidate(4)], [])
+    assert queue == [waiting, hinted, tried, candidate(4)]
+    assert run.state.left_over("other") == []

@@ -55,6 +55,11 @@ class Source(BaseModel):
     max_concurrency: int = Field(default=2, ge=1, le=16)
     min_arabic_ratio: float | None = Field(default=None, ge=0, le=1)
     max_articles_per_run: int = Field(default=500, ge=1)
+    # A host is set aside for the rest of a run after this many consecutive URLs ended in a
+    # timeout, a missed deadline, a dropped connection or a 5xx (see rasid.fetch.lanes).
+    host_failure_limit: int = Field(default=3, ge=1)
+    # The share of a run's time budget this source's host may keep requests in flight.
+    host_time_share: float = Field(default=0.5, gt=0, le=1)
     # The first day the site could have published: earlier dates are implausible.
     founded: date | None = None
     enabled: bool = True
@@ -199,6 +204,13 @@ class Settings(BaseSettings):
     max_retries: int = 3
     max_retry_after: float = 120.0
     extract_workers: int = 0  # 0: one per core
+    # Seconds a collection run may start requests for; then it commits what it has. Below the
+    # collect schedule's 15 minutes, with room for the last responses (response_deadline),
+    # extraction and the commit.
+    run_budget: float = Field(default=600.0, gt=0)
+    # A batch closes when full or this many seconds after its first page arrived, so pages
+    # already in move on to extraction and storage while slow hosts are still answering.
+    batch_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("user_agent")
     @classmethod

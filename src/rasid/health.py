@@ -1,6 +1,8 @@
 """Sources that need a person: one that suddenly yields nothing, or whose rows mostly end in
 quarantine. Both are what a site redesign looks like from here — a moved feed, new markup
 that extraction no longer understands — and neither fails a run, so they must be said aloud.
+So is a run that left some of a source's URLs for the next one: its host was set aside, or
+the time ran out.
 
 Flags are data (source, code, one plain sentence), computed from a run's per-source counts
 and the runs before it; the flows publish them, the report can show them.
@@ -13,10 +15,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from rasid.models import FUNNEL
+from rasid.models import (
+    FUNNEL,
+    HOST_OUT_OF_TIME,
+    HOST_UNRESPONSIVE,
+    LEFT_FOR_NEXT_RUN,
+    RUN_OUT_OF_TIME,
+)
 
 YIELDS_NOTHING = "yields_nothing"
 MOSTLY_QUARANTINED = "mostly_quarantined"
+# The run left some of the source's URLs for the next one (see rasid.fetch.lanes): its host
+# kept failing, or there was not time enough. Worth a look when it repeats.
+HOST_SET_ASIDE = "host_set_aside"
+OUT_OF_TIME = "out_of_time"
 # Below this many rows a quarantine share says more about chance than about the site.
 MIN_ROWS = 3
 
@@ -73,7 +85,22 @@ def flag_sources(
             flags.append(SourceFlag(source, YIELDS_NOTHING, detail))
         if detail := _mostly_quarantined(stats):
             flags.append(SourceFlag(source, MOSTLY_QUARANTINED, detail))
+        flags.extend(SourceFlag(source, code, detail) for code, detail in _left(stats))
     return flags
+
+
+def _left(stats: Mapping[str, Any]) -> list[tuple[str, str]]:
+    reasons = stats.get("failure_reasons", {})
+    found = []
+    if set_aside := reasons.get(HOST_UNRESPONSIVE, 0):
+        trouble = {r: n for r, n in reasons.items() if r not in LEFT_FOR_NEXT_RUN}
+        found.append((HOST_SET_ASIDE, f"its host kept failing ({_reasons(trouble)}), so the run "
+                                      f"set it aside: {set_aside} URLs left for the next run"))
+    late = {r: reasons[r] for r in (HOST_OUT_OF_TIME, RUN_OUT_OF_TIME) if reasons.get(r)}
+    if late:
+        found.append((OUT_OF_TIME, f"{sum(late.values())} URLs left for the next run, out of "
+                                   f"time ({_reasons(late)})"))
+    return found
 
 
 REASONS = ("quarantine_reasons", "failure_reasons")

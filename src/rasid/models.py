@@ -117,6 +117,18 @@ class FetchFailure:
     transient: bool  # True: worth retrying on the next run
     attempts: int = 1
     status: int | None = None
+    # The candidate as discovered, for a URL left for the next run: it is asked for again
+    # even when the feed or sitemap no longer lists it.
+    candidate: Candidate | None = None
+
+
+# Failures that mean "not tried in this run, waiting for the next": the run set the host aside
+# (it kept failing), the host used up its share of the run's time, or the run's time was up.
+# Each is transient, and the next run asks for these URLs first (see rasid.pipeline.state).
+HOST_UNRESPONSIVE = "host_unresponsive"
+HOST_OUT_OF_TIME = "host_out_of_time"
+RUN_OUT_OF_TIME = "run_out_of_time"
+LEFT_FOR_NEXT_RUN = frozenset({HOST_UNRESPONSIVE, HOST_OUT_OF_TIME, RUN_OUT_OF_TIME})
 
 
 @dataclass

@@ -14,9 +14,7 @@ import contextvars
 import logging
 import random
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +33,7 @@ from rasid.fetch.connection import GuardedAdapter, response_deadline
 from rasid.fetch.decoding import decode_html
 from rasid.fetch.errors import FetchError, Problem
 from rasid.fetch.hosts import HostGate, Hosts, host_key
-from rasid.models import Candidate, FetchFailure, Page, Validator
+from rasid.models import RUN_OUT_OF_TIME, Candidate, FetchFailure, Page, Validator
 from rasid.netguard import AddressGuard, BlockedAddress
 
 log = logging.getLogger(__name__)
@@ -64,6 +62,26 @@ class Document:
     url: str
     content: bytes | None
     validator: Validator
+
+
+# No request starts after this moment (seconds since the epoch, so it means the same in every
+# process of a run): the run's time budget. Unset, requests start whenever asked.
+_cutoff: contextvars.ContextVar[float | None] = contextvars.ContextVar("rasid_cutoff", default=None)
+
+
+@contextmanager
+def cutoff(moment: float | None) -> Iterator[None]:
+    """Within this block, start no request (no retry, no redirect hop) after ``moment``."""
+    token = _cutoff.set(moment)
+    try:
+        yield
+    finally:
+        _cutoff.reset(token)
+
+
+def _time_left() -> float:
+    moment = _cutoff.get()
+    return float("inf") if moment is None else moment - time.time()
 
 
 @dataclass
@@ -102,9 +120,6 @@ class _Ask(NamedTuple):
     max_redirects: int = MAX_REDIRECTS
     robots: bool = True  # consult robots.txt at every hop
     validator: Validator | None = None  # ask conditionally: a 304 is an answer, not a failure
-
-
-_Lane = deque[tuple[int, Source, Candidate]]  # (input position, source, candidate)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -237,24 +252,16 @@ class Fetcher:
     def fetch_all(
         self, jobs: list[tuple[Source, list[Candidate]]], max_workers: int = 16
     ) -> tuple[list[Page], list[FetchFailure]]:
-        """Fetch every candidate: hosts in parallel, each host politely.
+        """Fetch every candidate, hosts in parallel, each host politely in its own lanes (see
+        rasid.fetch.lanes), with no time budget. Results keep input order; every candidate
+        ends as exactly one Page or one FetchFailure."""
+        from rasid.fetch.lanes import Budget, FetchStream  # the lanes are built on this client
 
-        Each host gets as many worker lanes as its source allows requests in flight, so a
-        slow host never occupies the workers another host could use. Results keep input
-        order; every candidate ends as exactly one Page or one FetchFailure.
-        """
-        lanes = _lanes(jobs)
-        total = sum(len(candidates) for _, candidates in jobs)
-        results: list[Page | FetchFailure | None] = [None] * total
-        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rasid-fetch") as pool:
-            # Each lane runs in a copy of the caller's context, so a shared gate that reads
-            # context-local settings (an orchestrator's API address) sees the caller's.
-            drains = [pool.submit(contextvars.copy_context().run, self._drain, lane, results)
-                      for lane in lanes]
-            for future in drains:
-                future.result()
-        pages = [r for r in results if isinstance(r, Page)]
-        failures = [r for r in results if isinstance(r, FetchFailure)]
+        order = {(c.source_id, c.url): n for n, c in enumerate(c for _, cs in jobs for c in cs)}
+        stream = FetchStream(self, jobs, Budget.unlimited(), max_workers)
+        pages, failures = stream.take(stream.pending, None)
+        pages.sort(key=lambda p: order[(p.source_id, p.url)])
+        failures.sort(key=lambda f: order[(f.source_id, f.url)])
         return pages, failures
 
     # -- fetching -----------------------------------------------------------------------------
@@ -336,13 +343,20 @@ class Fetcher:
             raise problem
         backoff = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
         # Jitter only ever adds: a Retry-After is a minimum, not a suggestion.
-        return max(backoff, problem.retry_after or 0.0) + random.uniform(0, backoff / 10)
+        wait = max(backoff, problem.retry_after or 0.0) + random.uniform(0, backoff / 10)
+        if wait >= _time_left():
+            problem.detail += f"; the run's time was up before attempt {attempt + 1}"
+            raise problem
+        return wait
 
     def _attempt(self, url: str, politeness: _Politeness, ask: _Ask) -> _Reply:
         """One request inside the host's politeness slot, body read for 2xx only."""
         gate = self._gate(url, politeness.max_concurrency)
         with gate.turn(politeness.min_delay, self._settings.max_retry_after), \
                 self._shared_gate(url):
+            if _time_left() <= 0:
+                raise Problem(RUN_OUT_OF_TIME, "the run's time was up before this request"
+                              " could start", transient=True)
             deadline = time.monotonic() + self._settings.response_deadline
             resp = self._send(url, ask, deadline)
             try:
@@ -450,17 +464,8 @@ class Fetcher:
             gate.crawl_delay = min(float(delay), self._settings.max_retry_after)
         return rules
 
-    # -- fetch_all helpers --------------------------------------------------------------------
-
-    def _drain(self, lane: _Lane, results: list[Page | FetchFailure | None]) -> None:
-        while True:
-            try:
-                index, source, candidate = lane.popleft()  # deque pops are atomic: lanes share
-            except IndexError:
-                return
-            results[index] = self._page_or_failure(candidate, source)
-
-    def _page_or_failure(self, candidate: Candidate, source: Source) -> Page | FetchFailure:
+    def page_or_failure(self, candidate: Candidate, source: Source) -> Page | FetchFailure:
+        """``fetch_page`` with its failure as data."""
         try:
             return self.fetch_page(candidate, source)
         except FetchError as exc:
@@ -488,18 +493,3 @@ def _retryable_status(url: str, reply: _Reply) -> Problem | None:
         f"http_{reply.status}", f"{url} answered HTTP {reply.status}", transient=True,
         retryable=True, status=reply.status, retry_after=retry_after,
     )
-
-
-def _lanes(jobs: list[tuple[Source, list[Candidate]]]) -> list[_Lane]:
-    """One queue per host, listed once per allowed concurrent request, hosts interleaved."""
-    queues: dict[str, _Lane] = {}
-    widths: dict[str, int] = {}
-    index = 0
-    for source, candidates in jobs:
-        for candidate in candidates:
-            key = host_key(candidate.url)
-            queues.setdefault(key, deque()).append((index, source, candidate))
-            widths.setdefault(key, source.max_concurrency)
-            index += 1
-    rounds = max(widths.values(), default=0)
-    return [queues[key] for r in range(rounds) for key in queues if r < widths[key]]

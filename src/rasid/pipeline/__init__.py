@@ -9,7 +9,7 @@ The Prefect flows call these in order; a test can call them directly.
 - ``run``: the loop every kind of run goes through (``Run``), over ``overlap``'s three stages
 """
 
-from rasid.pipeline.batches import FIRST_BATCH, interleave, published_within
+from rasid.pipeline.batches import FIRST_BATCH, batch_sizes, published_within
 from rasid.pipeline.rows import CheckedBatch, build_row, check_rows, extract_kwargs
 from rasid.pipeline.overlap import overlap
 from rasid.pipeline.run import Batch, Run, check_and_write
@@ -27,7 +27,7 @@ from rasid.pipeline.summary import (
 
 __all__ = [
     "FIRST_BATCH", "MANIFEST_FORMAT", "Batch", "CheckedBatch", "LakeState", "Run", "RunSummary",
-    "SourceStats", "build_row", "check_and_write", "check_rows", "commit_run", "extract_kwargs",
-    "failure_record", "interleave", "load_state", "new_run_id", "overlap", "published_within",
+    "SourceStats", "batch_sizes", "build_row", "check_and_write", "check_rows", "commit_run",
+    "extract_kwargs", "failure_record", "load_state", "new_run_id", "overlap", "published_within",
     "record_of", "select_new", "write_batch",
 ]

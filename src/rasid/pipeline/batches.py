@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -29,36 +29,18 @@ def published_within(
 FIRST_BATCH = 100
 
 
-def interleave(per_source: list[list[Candidate]], batch_size: int,
-               first: int = FIRST_BATCH) -> Iterator[list[Candidate]]:
-    """Batches that mix sources round-robin, so each batch fetches many hosts at once.
+def batch_sizes(left: Callable[[], int], batch_size: int,
+                first: int = FIRST_BATCH) -> Iterator[int]:
+    """How many results each next batch takes, while ``left()`` results are still to come.
 
-    The first batch holds ``first`` candidates and each next one twice as many, up to
-    ``batch_size``; towards the end each takes half of what is left, down to ``first``
-    again. Extraction starts as soon as a few pages are in, and the last batch — checked and
-    written while the extraction workers have nothing left to do — is a small one; between,
-    batches are large enough that each batch's fixed costs (a validation, task runs, files)
-    stay small.
+    The first batch holds ``first`` and each next one twice as many, up to ``batch_size``;
+    towards the end each takes half of what is left, down to ``first`` again. Extraction
+    starts as soon as a few pages are in, and the last batch — checked and written while the
+    extraction workers have nothing left to do — is a small one; between, batches are large
+    enough that each batch's fixed costs (a validation, task runs, files) stay small. A batch
+    may close before it is full (see rasid.fetch.lanes): ``left()`` is asked each time.
     """
-    queues = [list(reversed(c)) for c in per_source if c]
-    remaining = sum(len(q) for q in queues)
     smallest = growing = max(1, min(first, batch_size))
-
-    def next_size() -> int:
-        return min(growing, max(smallest, -(-remaining // 2)))  # -(-a // b): a / b rounded up
-
-    size = next_size()
-    batch: list[Candidate] = []
-    while queues:
-        for queue in list(queues):
-            batch.append(queue.pop())
-            remaining -= 1
-            if not queue:
-                queues.remove(queue)
-            if len(batch) >= size:
-                yield batch
-                batch = []
-                growing = min(2 * growing, batch_size)
-                size = next_size()
-    if batch:
-        yield batch
+    while (remaining := left()) > 0:
+        yield min(growing, max(smallest, -(-remaining // 2)))  # -(-a // b): a / b rounded up
+        growing = min(2 * growing, batch_size)

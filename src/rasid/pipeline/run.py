@@ -17,7 +17,7 @@ from typing import Any
 from rasid.config import Source
 from rasid.discover import DiscoveryResult
 from rasid.models import Candidate, Extracted, FetchFailure, Page
-from rasid.pipeline.batches import interleave
+from rasid.pipeline.batches import batch_sizes
 from rasid.pipeline.overlap import overlap
 from rasid.pipeline.rows import CheckedBatch, build_row, check_rows
 from rasid.pipeline.state import LakeState, select_new
@@ -26,8 +26,9 @@ from rasid.storage import Lake
 
 Files = dict[str, list[str]]
 Show = Callable[[Mapping[str, SourceStats], str], None]
-# Fetch one batch of candidates: every candidate ends as one page or one failure.
-Fetch = Callable[[list[Candidate]], tuple[list[Page], list[FetchFailure]]]
+# Take up to this many results of the run's fetching (see rasid.fetch.lanes.FetchStream.take):
+# every candidate ends as one page or one failure, taken once.
+Take = Callable[[int], tuple[list[Page], list[FetchFailure]]]
 
 
 @dataclass
@@ -73,8 +74,11 @@ class Run:
 
     def discovered(self, source_id: str, candidates: list[Candidate],
                    failures: Iterable[FetchFailure]) -> list[Candidate]:
-        """Count what discovery found for a source; return the candidates to fetch."""
+        """Count what discovery found for a source; return the candidates to fetch: what the
+        last run left for this one first, then what is new."""
         fresh = select_new(candidates, self.state)
+        found = {c.url for c in fresh}
+        fresh = [c for c in self.state.left_over(source_id) if c.url not in found] + fresh
         stats = self.summary.stats(source_id)
         stats.discovered, stats.new = len(candidates), len(fresh)
         self.summary.add_failures(failures)
@@ -104,13 +108,16 @@ class Run:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def fetching(self, queues: list[list[Candidate]], batch_size: int, fetch: Fetch,
+    def fetching(self, total: int, batch_size: int, take: Take,
                  sources: Mapping[str, Source], clock: datetime) -> Iterator[Batch]:
-        """The first stage of a collection: batches mixing sources, fetched one at a time."""
-        for part, candidates in enumerate(interleave(queues, batch_size)):
-            pages, failures = fetch(candidates)
+        """The first stage of a collection: the results of ``total`` candidates, fetched
+        host by host, taken in batches (which mix sources, as pages come in)."""
+        left = total
+        for part, size in enumerate(batch_sizes(lambda: left, batch_size)):
+            pages, failures = take(size)
             self.fetched(pages, failures)
-            yield Batch(part, pages, sources, clock, len(candidates))
+            left -= len(pages) + len(failures)
+            yield Batch(part, pages, sources, clock, len(pages) + len(failures))
 
     def process(self, batches: Iterable[Batch], extract: Extract, store: Store,
                 tick: Callable[[int], None] = lambda done: None) -> None:

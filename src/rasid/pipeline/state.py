@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from rasid import neardup
-from rasid.models import Candidate, Validator
+from rasid.models import LEFT_FOR_NEXT_RUN, Candidate, Validator
 from rasid.storage import Lake
 from rasid.urls import url_id
 
@@ -26,9 +26,12 @@ class LakeState:
     near: neardup.Index = field(default_factory=neardup.Index)  # stored articles' signatures
     # Feed and sitemap URL -> the validators its last answer carried (the latest run wins).
     validators: dict[str, Validator] = field(default_factory=dict)
+    # URLs the latest run that saw them left for the next one (set aside, out of time), by id.
+    left: dict[str, Candidate] = field(default_factory=dict)
 
     def remember(self, record: dict[str, Any]) -> None:
         self.known_ids.add(record["article_id"])
+        self.left.pop(record["article_id"], None)
         body_hash = record.get("body_hash")
         if record.get("kind") == "article" and body_hash:
             self.body_owner.setdefault(body_hash, record["article_id"])
@@ -47,6 +50,26 @@ class LakeState:
             else:
                 self.validators.pop(url, None)
 
+    def failed(self, failure: dict[str, Any]) -> None:
+        """A committed run's failure record: a permanent failure is never asked for again; a
+        URL left for the next run is, first; any other failure waits to be found again."""
+        article_id = url_id(failure["url"])
+        if not failure.get("transient", True):
+            self.known_ids.add(article_id)
+        if failure.get("reason") in LEFT_FOR_NEXT_RUN and failure.get("candidate"):
+            self.left[article_id] = _candidate(failure["candidate"])
+        else:
+            self.left.pop(article_id, None)
+
+    def left_over(self, source_id: str) -> list[Candidate]:
+        """The URLs of a source the last run left for this one, in the order it found them."""
+        return [c for c in self.left.values() if c.source_id == source_id]
+
+
+def _candidate(record: dict[str, Any]) -> Candidate:
+    hint = record.get("published_hint")
+    return Candidate(**{**record, "published_hint": datetime.fromisoformat(hint) if hint else None})
+
 
 def _timestamp(moment: datetime | str | None) -> float | None:
     if isinstance(moment, str):
@@ -63,8 +86,7 @@ def load_state(lake: Lake) -> LakeState:
         for record in manifest.get("records", []):
             state.remember(record)
         for failure in manifest.get("failures", []):
-            if not failure.get("transient", True):
-                state.known_ids.add(url_id(failure["url"]))
+            state.failed(failure)
         state.learn_validators(manifest.get("validators", {}))
     return state
 

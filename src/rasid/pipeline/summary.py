@@ -65,7 +65,10 @@ def record_of(row: dict[str, Any], kind: str, minhash: str | None = None) -> dic
 
 
 def failure_record(failure: FetchFailure) -> dict[str, Any]:
-    return asdict(failure)
+    record = asdict(failure)
+    if record["candidate"] is None:  # kept only for URLs left for the next run
+        del record["candidate"]
+    return record
 
 
 @dataclass

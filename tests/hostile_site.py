@@ -463,15 +463,19 @@ class HostileSite:
         return [a.path for a in GOOD] + [SHORT_CHAIN, NESTED.path] + [f.path for f in FAULTS]
 
     def sources_yaml(self) -> str:
+        # Every fault is served by this one host on purpose, and each fault's own reason is
+        # what the tests read: the rule that sets a failing host aside for the run (tested in
+        # tests/test_unresponsive_hosts.py) would record most of them as host_unresponsive.
+        patient = {"host_failure_limit": 1000}
         hostile = {
             "id": SOURCE, "name": "الأخبار العدائية", "homepage": self.url("/"),
             "feeds": [self.url(p) for p in FEEDS], "sitemaps": [self.url(p) for p in SITEMAPS],
             "language": "ar", "timezone": "Asia/Damascus", "min_delay_seconds": 0,
-            "max_concurrency": 4,
+            "max_concurrency": 4, **patient,
         }
         sections = {
             "id": SECTIONS_SOURCE, "name": "أقسام عدائية", "homepage": self.url(SECTION_PAGE),
-            "min_delay_seconds": 0,
+            "min_delay_seconds": 0, **patient,
         }
         unreachable = {
             "id": UNREACHABLE, "name": "موقع لا يرد", "homepage": self.blackhole_base + "/",

@@ -500,3 +500,13 @@ def test_htmldate_counts_only_when_the_page_prints_its_day() -> None:
     found = find_published(printed, "https://x.example/a", title=None, hints=[],
                            timezone="Asia/Damascus", now=NOW)
     assert (found.published_date, found.date_source) == (date(2026, 11, 12), "htmldate")
+
+
+def test_a_scripts_publication_key_confirms_htmldate() -> None:
+    html = ("<html><head><script>window.state = {\"article\": {\"published_at\": "
+            "\"2026-11-12T06:00:00+01:00\"}};</script></head><body><div><p>Some text about the "
+            "harbour and the fishermen of the town, long enough to be an article.</p></div>"
+            "</body></html>")
+    result = find_published(html, "https://x.example/a", title=None, hints=[],
+                            timezone="Asia/Damascus", now=NOW)
+    assert (result.published_date, result.date_source) == (date(2026, 11, 12), "htmldate")

@@ -16,6 +16,7 @@ from htmldate import find_date
 from lxml.html import HtmlElement
 
 from rasid.dates.dateline import PageDates
+from rasid.dates.markup import script_days
 
 LOGGER = logging.getLogger(__name__)
 
@@ -31,8 +32,9 @@ def htmldate_day(tree: HtmlElement, url: str, now: datetime, oldest: date,
     """The day htmldate finds when the page corroborates it, else None and why not.
 
     Corroborated: the page prints that day in full outside other articles' zones and
-    copyright lines (so no YYYY-01-01 from a bare year), and no element marked as a date
-    gives another day (a page of many dated items is a listing).
+    copyright lines (so no YYYY-01-01 from a bare year), or a script's JSON names it the
+    publication date; and no element marked as a date gives another day (a page of many
+    dated items is a listing).
     """
     try:
         found = find_date(tree, extensive_search=True, original_date=True, url=url or None,
@@ -44,6 +46,7 @@ def htmldate_day(tree: HtmlElement, url: str, now: datetime, oldest: date,
     day = date.fromisoformat(found[:10]) if found else None
     if len(page.marked) > 1:
         return None, CONFLICTING
-    if day is None or day not in page.printed or (page.marked and page.marked != {day}):
+    confirmed = day in page.printed or (day is not None and day in script_days(tree))
+    if day is None or not confirmed or (page.marked and page.marked != {day}):
         return None, BARE_YEAR if day and (day.month, day.day) == (1, 1) else NO_EVIDENCE
     return day, ""

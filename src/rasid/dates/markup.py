@@ -103,3 +103,22 @@ def url_date(url: str) -> date | None:
                 return day
     return None
 
+
+
+# A publication key in a script's JSON (a site's state object, not JSON-LD): "datePublished":
+# "2022-01-28T06:00:00+01:00", "published_at": "...". Only corroborates htmldate's answer.
+_SCRIPT_PUBLISHED = re.compile(
+    r"""["'](?:datePublished|date_published|published_at|publishedAt|publishDate|publish_date|"""
+    r"""pubDate|firstPublished|first_published_at|createdAt|created_at)["']\s*:\s*["']"""
+    r"""(\d{4}-\d{2}-\d{2})""")
+
+
+def script_days(tree: HtmlElement) -> frozenset[date]:
+    """The days that scripts' JSON names as a publication (or creation) date."""
+    found = set()
+    for script in tree.iter("script"):
+        for match in _SCRIPT_PUBLISHED.finditer(script.text or ""):
+            day = _valid(*(int(part) for part in match[1].split("-")))
+            if day:
+                found.add(day)
+    return frozenset(found)

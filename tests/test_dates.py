@@ -510,3 +510,11 @@ def test_a_scripts_publication_key_confirms_htmldate() -> None:
     result = find_published(html, "https://x.example/a", title=None, hints=[],
                             timezone="Asia/Damascus", now=NOW)
     assert (result.published_date, result.date_source) == (date(2026, 11, 12), "htmldate")
+
+
+def test_a_visible_date_years_from_the_meta_tag_or_its_day_month_swap_does_not_win() -> None:
+    meta = '<meta property="article:published_time" content="2026-11-01T10:00:00+01:00">'
+    years = find(page(meta, '<span class="date">16.11.2021</span>'))
+    swapped = find(page(meta, '<span class="date">11.01.2026</span>'))
+    assert (years.published_date, years.date_source) == (date(2026, 11, 1), "meta")
+    assert (swapped.published_date, swapped.date_source) == (date(2026, 11, 1), "meta")

@@ -55,6 +55,7 @@ SOURCE_ORDER = ("meta", "jsonld", "dateline", "feed", "htmldate", "sitemap", "ur
 # A sitemap's lastmod is often a modification time: it counts as evidence, not as a witness.
 STRONG_SOURCES = frozenset({"meta", "jsonld", "dateline", "feed", "url"})
 CONFLICT_DAYS = 2
+RESTAMP_DAYS = 90
 MACHINE_SOURCES = frozenset({"meta", "jsonld"})
 PAGE_SOURCES = frozenset({"meta", "jsonld", "dateline", "htmldate"})
 
@@ -149,6 +150,17 @@ def _rank(evidence: Evidence) -> int:
     return SOURCE_ORDER.index(evidence.source) if evidence.source in SOURCE_ORDER else 99
 
 
+def _restamped(machine: date, visible: date) -> bool:
+    """Whether a meta tag and the visible date disagree as a re-stamped article does: more
+    than a couple of days but less than a season apart, and not one date read day-first and
+    the other month-first (11/01 and 01/11). Years apart, the visible date is another
+    matter's (an event, a quoted date) and the meta tag stands."""
+    gap = abs((visible - machine).days)
+    swapped = visible.day <= 12 and (visible.year, visible.day, visible.month) == (
+        machine.year, machine.month, machine.day)
+    return CONFLICT_DAYS < gap <= RESTAMP_DAYS and not swapped
+
+
 def decide(evidence: list[Evidence], now: datetime, founded: date | None) -> DateResult:
     """The best plausible evidence wins; disagreement and implausibility become flags."""
     if not evidence:
@@ -157,8 +169,7 @@ def decide(evidence: list[Evidence], now: datetime, founded: date | None) -> Dat
     plausible = [e for e in ordered if not _problems(e, now, founded)]
     best = (plausible or ordered)[0]
     visible = next((e for e in plausible if e.source == "dateline"), None)
-    if (visible and best.source in MACHINE_SOURCES
-            and abs((visible.day - best.day).days) > CONFLICT_DAYS):
+    if visible and best.source in MACHINE_SOURCES and _restamped(best.day, visible.day):
         best = visible  # what the page shows its readers over a meta tag that disagrees
     flags = _problems(best, now, founded)
     strong = [e.day for e in evidence if e.source in STRONG_SOURCES]

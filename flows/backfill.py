@@ -13,14 +13,15 @@ from datetime import date
 from typing import Any
 
 from prefect import flow
-from rasid_flows import collect, runners
+from rasid_flows import collect, runners, where
+from rasid_flows.run_logs import rasid_logs_to_run
 
 from rasid.config import ConfigError
 
 
 @flow(name="backfill", log_prints=False, task_runner=runners.task_runner())
 def backfill(
-    start: date, end: date, sources_file: str = "sources.yaml", lake: str = "./lake",
+    start: date, end: date, sources_file: str | None = None, lake: str | None = None,
     batch_size: int = 500, shared_host_limits: bool = False, run_budget: float | None = None,
 ) -> dict[str, Any]:
     """Articles published from ``start`` to ``end`` (inclusive, in each source's timezone).
@@ -29,5 +30,7 @@ def backfill(
     collection run asks for first."""
     if end < start:
         raise ConfigError(f"backfill: end {end} is before start {start}")
-    return collect.run(sources_file, lake, batch_size, shared_host_limits, window=(start, end),
-                       run_budget=run_budget)
+    with rasid_logs_to_run():
+        lake = where.lake(lake)
+        return collect.run(where.sources(sources_file, lake), lake, batch_size,
+                           shared_host_limits, window=(start, end), run_budget=run_budget)

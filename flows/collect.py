@@ -27,9 +27,10 @@ from rasid.fetch.http import cutoff
 from rasid.fetch.lanes import Budget, FetchStream
 from rasid.models import Candidate, Extracted, FetchFailure, Page, Validator
 from rasid.storage import Lake, TransientStorageError, open_lake
-from rasid_flows import runners
+from rasid_flows import runners, where
 from rasid_flows.alerts import publish_flags
 from rasid_flows.politeness import HostLimits, missing
+from rasid_flows.run_logs import rasid_logs_to_run
 
 # The S3 client has already retried with backoff; a refusal (403, missing bucket) is not here.
 TRANSIENT = (TransientStorageError, ConnectionError, TimeoutError)
@@ -135,10 +136,11 @@ def _progress_artifact(total: int) -> Iterator[Any]:
 
 @flow(name="collect", log_prints=False, task_runner=runners.task_runner())
 def collect(
-    sources_file: str = "sources.yaml", lake: str = "./lake", batch_size: int = 500,
+    sources_file: str | None = None, lake: str | None = None, batch_size: int = 500,
     shared_host_limits: bool = False, run_budget: float | None = None,
 ) -> dict[str, Any]:
-    """One collection run over every enabled source in ``sources_file`` into ``lake``.
+    """One collection run over every enabled source in ``sources_file`` into ``lake``
+    (unset: see ``rasid_flows.where``).
 
     ``shared_host_limits``: hold each host's Prefect concurrency and rate limits around every
     request, so politeness holds across concurrent runs and workers (``rasid setup-prefect``
@@ -146,7 +148,10 @@ def collect(
     ``run_budget``: seconds the run may start requests for (default: RASID_RUN_BUDGET, 600);
     then it commits what it has and leaves the rest for the next run.
     """
-    return run(sources_file, lake, batch_size, shared_host_limits, run_budget=run_budget)
+    with rasid_logs_to_run():
+        lake = where.lake(lake)
+        return run(where.sources(sources_file, lake), lake, batch_size, shared_host_limits,
+                   run_budget=run_budget)
 
 
 def run(

@@ -7,7 +7,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from rasid_flows import where
 from rasid_flows.collect import only_transient
+from rasid_flows.run_logs import rasid_logs_to_run
 
 from rasid import compact as compaction
 from rasid.storage import open_lake
@@ -24,10 +26,12 @@ def compact_lake(lake: str, target_mb: int) -> dict[str, Any]:
 
 
 @flow(name="compact", log_prints=False)
-def compact(lake: str = "./lake", target_mb: int = 128) -> dict[str, Any]:
-    """Merge small files per partition of ``lake``; one run at a time (the deployment's
-    concurrency limit), since two compactions of the same files would conflict."""
-    result = compact_lake(lake, target_mb)
+def compact(lake: str | None = None, target_mb: int = 128) -> dict[str, Any]:
+    """Merge small files per partition of ``lake`` (unset: see ``rasid_flows.where``); one run
+    at a time (the deployment's concurrency limit), since two compactions of the same files
+    would conflict."""
+    with rasid_logs_to_run():
+        result = compact_lake(where.lake(lake), target_mb)
     get_run_logger().info(
         "compaction %s: %d files -> %d in %d partitions; %d stale staged files removed",
         result["run_id"], result["files_before"], result["files_after"], result["partitions"],

@@ -13,7 +13,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from rasid_flows import where
 from rasid_flows.alerts import publish_flags
+from rasid_flows.run_logs import rasid_logs_to_run
 
 from rasid import config, health, report
 from rasid.models import FUNNEL
@@ -27,8 +29,15 @@ def _started(manifest: dict[str, Any]) -> datetime:
 
 
 @flow(name="daily-report", log_prints=False)
-def daily_report(sources_file: str = "sources.yaml", lake: str = "./lake") -> dict[str, Any]:
-    """Report on the runs committed to ``lake`` in the last 24 hours."""
+def daily_report(sources_file: str | None = None, lake: str | None = None) -> dict[str, Any]:
+    """Report on the runs committed to ``lake`` in the last 24 hours (unset: see
+    ``rasid_flows.where``)."""
+    with rasid_logs_to_run():
+        lake = where.lake(lake)
+        return _report(where.sources(sources_file, lake), lake)
+
+
+def _report(sources_file: str, lake: str) -> dict[str, Any]:
     store = open_lake(lake)
     manifests = store.collection_runs()
     if not manifests:
@@ -50,5 +59,5 @@ def daily_report(sources_file: str = "sources.yaml", lake: str = "./lake") -> di
          for sid, stats in day.items()],
         key="rasid-daily-sources", description="per source, the last 24 hours")
     publish_flags(flags, "rasid-daily-flags", "the last 24 hours", store.uri)
-    return {"runs": len(today), "report": store.uri_for(published.report),
+    return {"runs": len(today), "report": report.link(store, published.report),
             "flags": [f.as_dict() for f in flags]}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import os
 import signal
 import socket
@@ -26,6 +25,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
+
+from rasid import startup
 
 _PARENT = "RASID_LOCAL_API_PARENT"  # the command's pid, for the server to watch
 _PR_SET_PDEATHSIG = 1  # from linux/prctl.h
@@ -39,12 +40,11 @@ class LocalAPIError(RuntimeError):
 def app() -> Any:
     """uvicorn's factory in the server process: Prefect's API as its temporary server runs it."""
     _stop_with_parent()
-    gc.disable()  # the objects importing the server makes live as long as it does
-    from prefect.server.api.server import create_app
+    with startup.start_up_objects():  # what importing the server makes lives as long as it
+        from prefect.server.api.server import create_app
 
-    created = create_app(ephemeral=True, final=True)
-    gc.freeze()
-    gc.enable()
+        created = create_app(ephemeral=True, final=True)
+        startup.keep_start_up_objects()
     return created
 
 

@@ -1,5 +1,6 @@
-"""Bad configuration through the `rasid` command: one clear line, exit status 2, no traceback,
-and nothing started — no Prefect server, no fetch, no run in the lake."""
+"""Bad configuration through the `rasid` command: one clear line, exit status 3 (4 for a lake
+that cannot be reached), no traceback, and nothing started — no Prefect server, no fetch, no
+run in the lake."""
 
 from __future__ import annotations
 
@@ -55,8 +56,9 @@ def env(tmp_path: Path) -> dict[str, str]:
             "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials")}
 
 
-def assert_fails_clearly(done: subprocess.CompletedProcess[str], expected: str, tmp_path: Path) -> None:
-    assert done.returncode == 2, done.stderr
+def assert_fails_clearly(done: subprocess.CompletedProcess[str], expected: str, tmp_path: Path,
+                         status: int = 3) -> None:
+    assert done.returncode == status, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("rasid: error: "), done.stderr
@@ -112,14 +114,14 @@ def test_an_unreachable_lake(env: dict[str, str], tmp_path: Path) -> None:
             # boto3 retries a refused connection 8 times by default, with backoff (10-70 s).
             "AWS_MAX_ATTEMPTS": "2"}
     done = rasid(["run", "--sources", "sources.yaml", "--lake", "s3://news-lake/rasid"], env, tmp_path)
-    assert_fails_clearly(done, "cannot reach the S3 endpoint for bucket 'news-lake'", tmp_path)
+    assert_fails_clearly(done, "cannot reach the S3 endpoint for bucket 'news-lake'", tmp_path, status=4)
 
 
 def test_missing_credentials(env: dict[str, str], tmp_path: Path, moto_endpoint: str) -> None:
     (tmp_path / "sources.yaml").write_text(GOOD, encoding="utf-8")
     env |= {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_DEFAULT_REGION": "us-east-1"}
     done = rasid(["run", "--sources", "sources.yaml", "--lake", "s3://news-lake/rasid"], env, tmp_path)
-    assert_fails_clearly(done, "no AWS credentials found for bucket 'news-lake'", tmp_path)
+    assert_fails_clearly(done, "no AWS credentials found for bucket 'news-lake'", tmp_path, status=4)
 
 
 def test_a_bucket_that_does_not_exist(env: dict[str, str], tmp_path: Path, moto_endpoint: str) -> None:
@@ -127,4 +129,4 @@ def test_a_bucket_that_does_not_exist(env: dict[str, str], tmp_path: Path, moto_
     env |= {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "rasidkey",
             "AWS_SECRET_ACCESS_KEY": "rasidsecretvalue", "AWS_DEFAULT_REGION": "us-east-1"}
     done = rasid(["run", "--sources", "sources.yaml", "--lake", "s3://no-such-lake/rasid"], env, tmp_path)
-    assert_fails_clearly(done, "S3 bucket 'no-such-lake' does not exist", tmp_path)
+    assert_fails_clearly(done, "S3 bucket 'no-such-lake' does not exist", tmp_path, status=4)

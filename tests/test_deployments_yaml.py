@@ -4,6 +4,8 @@ its parameters, on the process work pool that `rasid setup-prefect` creates."""
 from __future__ import annotations
 
 import inspect
+import re
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +26,14 @@ def test_the_operator_gets_collection_compaction_report_and_backfill() -> None:
 @pytest.mark.parametrize("name", sorted(DEPLOYMENTS))
 def test_each_deployment_runs_a_flow_that_takes_its_parameters(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     deployment = DEPLOYMENTS[name]
-    monkeypatch.chdir(ROOT)  # entrypoints are relative to the project, as the worker sees them
+    monkeypatch.chdir(ROOT.parent)  # entrypoints are installed modules: no checkout needed
     flow = load_flow_from_entrypoint(deployment["entrypoint"])
     accepted = inspect.signature(flow.fn).parameters
     assert set(deployment["parameters"]) <= set(accepted)
-    assert "lake" in deployment["parameters"]
+    # Where the lake and the sources are is the worker's environment or a Prefect Variable,
+    # never a path that means something else on each machine.
+    assert not {"lake", "sources_file"} & set(deployment["parameters"])
+    assert {"lake"} <= set(accepted) and accepted["lake"].default is None
     required = {p for p, spec in accepted.items() if spec.default is inspect.Parameter.empty}
     # Only the backfill asks for something at run time: the days to collect.
     assert required - set(deployment["parameters"]) == ({"start", "end"} if name == "backfill" else set())
@@ -61,3 +66,12 @@ def test_no_credential_travels_as_a_parameter() -> None:
     for deployment in DEPLOYMENTS.values():
         assert not any("key" in p.lower() or "secret" in p.lower() for p in deployment["parameters"])
     assert "AWS_SECRET_ACCESS_KEY:" not in text
+
+
+def test_the_declared_prefect_version_is_the_floor_ci_tests() -> None:
+    project = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    (floor,) = re.findall(r'"prefect>=([0-9.]+),', project)
+    assert CONFIG["prefect-version"].startswith(floor)
+    # And the environment running this test is at or above it (CI runs it at the floor too).
+    installed = tuple(int(p) for p in version("prefect").split(".")[:2])
+    assert installed >= tuple(int(p) for p in floor.split(".")[:2])

@@ -164,7 +164,7 @@ def test_a_run_that_cannot_write_says_so_and_leaves_nothing_visible(
     with FaultProxy(moto_endpoint, every=1, faults=["denied"], methods=["PUT"]) as proxy:
         done = run_rasid("run", "--sources", sources, "--lake", f"s3://{bucket}/lake",
                          env={**env, **s3_env, "AWS_ENDPOINT_URL": proxy.url})
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == 4, done.stderr  # a storage problem
     assert "refused access" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr + done.stdout, done.stderr
     assert PLANTED_SECRET not in done.stdout + done.stderr

@@ -16,23 +16,33 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-# The command line is the edge that starts flows; it may import them (lazily), nothing else.
-EDGE = {"cli.py"}
-
-
 def test_package_never_imports_prefect_or_flows() -> None:
+    """Not even the command line: it reaches the flows through the orchestrator seam."""
     offenders = {
         str(path.relative_to(PACKAGE)): sorted(
             m for m in imported_modules(path) if m.split(".")[0] in {"prefect", "rasid_flows"}
         )
         for path in PACKAGE.rglob("*.py")
-        if path.name not in EDGE
     }
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
-def test_even_the_edge_never_imports_prefect_directly() -> None:
-    assert not any(m.startswith("prefect") for m in imported_modules(PACKAGE / "cli.py"))
+def test_the_seam_finds_the_prefect_orchestrator() -> None:
+    from rasid_flows.orchestrator import PrefectOrchestrator
+
+    from rasid import orchestration
+
+    assert isinstance(orchestration.load(), PrefectOrchestrator)
+
+
+def test_process_tuning_lives_in_the_start_up_module() -> None:
+    tuners = {"gc", "ctypes", "atexit"}
+    for root in (PACKAGE, PACKAGE.parents[1] / "flows"):
+        for path in root.rglob("*.py"):
+            used = {m.split(".")[0] for m in imported_modules(path)} & tuners
+            # local_api.py asks the kernel (prctl through ctypes) to stop its server with it.
+            allowed = {"startup.py": tuners, "local_api.py": {"ctypes"}}.get(path.name, set())
+            assert used <= allowed, f"{path.name} imports {sorted(used - allowed)}"
 
 
 def test_only_the_fetcher_and_storage_speak_io() -> None:

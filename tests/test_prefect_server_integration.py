@@ -148,21 +148,57 @@ def deployed(prefect: Prefect, demo_site: Any, operator_sources: Path,
         prefect.post(f"/deployments/{deployment['id']}/pause_deployment", {})
     lake = tmp_path_factory.mktemp("operator") / "lake"
     anchor = (datetime.now(UTC) - timedelta(seconds=45)).isoformat()
-    prefect.run(str(BIN / "prefect"), "deploy", "flows/daily_report.py:daily_report",
+    prefect.run(str(BIN / "prefect"), "deploy", "rasid_flows.daily_report:daily_report",
                 "--name", "every-minute", "--pool", "rasid-process", "--interval", "60",
                 "--anchor-date", anchor, "--param", f"lake={lake}",
                 "--param", f"sources_file={operator_sources}", "--no-prompt")
-    worker_env = {**prefect.env, "RASID_PROJECT_DIR": str(ROOT), "PREFECT_WORKER_QUERY_SECONDS": "1",
-                  "RASID_ALLOW_PRIVATE_HOSTS": demo_site.allowlist()}
+    # The deployments name no lake and no sources: the operator sets them once, as Variables;
+    # the sources are read over HTTP, so the worker needs no file of this repository.
+    sources_site = FileSite(operator_sources.read_bytes())
+    prefect.post("/variables/", {"name": "rasid_lake", "value": str(lake)})
+    prefect.post("/variables/", {"name": "rasid_sources", "value": sources_site.url})
+    worker_env = {**prefect.env, "PREFECT_WORKER_QUERY_SECONDS": "1",
+                  "RASID_ALLOW_PRIVATE_HOSTS": demo_site.allowlist(), "RASID_LOG_LEVEL": "DEBUG"}
+    elsewhere = tmp_path_factory.mktemp("worker-home")  # not a checkout
     with (prefect.logs / "worker.log").open("wb") as out:
         worker = subprocess.Popen([BIN / "prefect", "worker", "start", "--pool", "rasid-process"],
-                                  cwd=ROOT, env=worker_env, stdout=out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+                                  cwd=elsewhere, env=worker_env, stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        yield {"setup": setup, "lake": lake, "deployed_at": datetime.now(UTC)}
+        yield {"setup": setup, "lake": lake, "deployed_at": datetime.now(UTC),
+               "sources_site": sources_site}
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=60)
+        sources_site.shutdown()
+        sources_site.server_close()
+
+
+class FileSite(ThreadingHTTPServer):
+    """One file over HTTP on loopback, counting how often it is asked for."""
+
+    daemon_threads = True
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__(("127.0.0.1", 0), _FileHandler)
+        self.body, self.hits = body, 0
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/rasid/sources.yaml"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+class _FileHandler(BaseHTTPRequestHandler):
+    server: FileSite
+
+    def do_GET(self) -> None:
+        self.server.hits += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/yaml")
+        self.send_header("Content-Length", str(len(self.server.body)))
+        self.end_headers()
+        self.wfile.write(self.server.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
 
 
 class Inbox(ThreadingHTTPServer):
@@ -231,21 +267,24 @@ def test_deploy_all_declares_the_four_deployments(prefect: Prefect, deployed: di
     assert schedule["schedule"]["timezone"] == "Asia/Damascus"
     assert collect["global_concurrency_limit"]["limit"] == 1
     assert collect["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
-    for name in ("collect/collect", "daily-report/daily-report", "backfill/backfill"):
-        assert {"sources_file", "lake"} <= set(found[name]["parameters"]), name
+    for name in ("collect/collect", "daily-report/daily-report", "backfill/backfill",
+                 "compact/nightly-compaction"):
+        assert not {"sources_file", "lake"} & set(found[name]["parameters"]), name
         assert found[name]["work_pool_name"] == "rasid-process"
+        assert found[name]["entrypoint"].startswith("rasid_flows."), name
 
 
 def test_a_triggered_collect_run_fills_the_lake_and_publishes_artifacts(
     prefect: Prefect, deployed: dict[str, Any], operator_sources: Path, flag_notifications: Inbox
 ) -> None:
     deployment = prefect.deployments()["collect/collect"]
-    lake = deployed["lake"]
-    run = prefect.post(f"/deployments/{deployment['id']}/create_flow_run",
-                       {"parameters": {"sources_file": str(operator_sources), "lake": str(lake)}})
+    lake = deployed["lake"]  # from the Variable rasid_lake, the sources from rasid_sources
+    run = prefect.post(f"/deployments/{deployment['id']}/create_flow_run", {})
     finished = prefect.wait_done(run["id"])
     assert finished["state"]["type"] == "COMPLETED", (prefect.logs / "worker.log").read_text()[-4000:]
     assert finished["parameters"]["shared_host_limits"] is True
+    assert deployed["sources_site"].hits >= 1
+    assert_rasid_lines_in_run_logs(prefect, run["id"])
 
     articles = f"read_parquet('{lake}/articles/**/*.parquet', hive_partitioning=true)"
     ((count, sources),) = duckdb.sql(f"SELECT count(*), count(DISTINCT source) FROM {articles}").fetchall()
@@ -270,6 +309,23 @@ def test_a_triggered_collect_run_fills_the_lake_and_publishes_artifacts(
     assert event["payload"]["code"] == "yields_nothing"
     (note,) = wait_for("the automation's notification", lambda: flag_notifications.received, timeout=90)
     assert "moved-feed" in note["subject"] and "yields_nothing" in note["body"]
+
+
+def assert_rasid_lines_in_run_logs(prefect: Prefect, run_id: str) -> None:
+    """The worker runs with RASID_LOG_LEVEL=DEBUG: rasid's own lines, even those logged on the
+    fetch threads (which carry no Prefect context), are in the run's logs through the API."""
+
+    def rasid_logs() -> list[dict[str, Any]] | None:
+        found = prefect.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [run_id]}},
+                                              "limit": 200})
+        mine = [entry for entry in found if entry["name"].startswith("rasid.")]
+        return mine if {e["name"] for e in mine} >= {"rasid.progress", "rasid.fetch"} else None
+
+    logs = wait_for("rasid's lines in the run's logs", rasid_logs, timeout=60)
+    levels = {(e["name"], e["level"]) for e in logs}
+    assert ("rasid.progress", 20) in levels  # the progress lines, INFO
+    assert ("rasid.fetch", 10) in levels  # a fetch thread's DEBUG line
+    assert any("discovered=" in e["message"] for e in logs if e["name"] == "rasid.progress")
 
 
 def test_a_scheduled_run_starts_by_itself(prefect: Prefect, deployed: dict[str, Any]) -> None:

@@ -1,149 +1,143 @@
-"""The ``rasid`` command: demo, run, extract, report.
+"""The ``rasid`` command: demo, run, extract, report, compact, reprocess, eval, serve.
 
 A thin shell over the package: parse arguments, build settings at the edge, call one function,
-print results. Problems a person must fix (bad config, unreachable lake) print one clear line
-and exit with status 2 — never a traceback.
+print results. The commands that run flows (demo, run, setup-prefect) reach them through the
+orchestrator seam (``rasid.orchestration``), so the package never imports the flows.
+
+Exit status: 0 success; 1 the command finished but found trouble (``run``/``demo``: sources
+flagged or fetches failed, as ``--fail-on`` chooses; ``extract``: a page unreadable; ``eval
+--gate``: the gate failed); 2 a usage error; 3 a configuration problem (sources file, a
+``RASID_*`` value, a Prefect setting); 4 a storage problem (the lake cannot be read or
+written). Problems a person must fix print one line, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import atexit
-import ctypes
-import gc
 import json
 import logging
 import os
 import sys
 import tempfile
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rasid import __version__
+from rasid import __version__, startup
 from rasid.config import DEFAULT_TIMEZONE, ConfigError
 
+EXIT_TROUBLE = 1
 EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_STORAGE = 4
+
+FAIL_ON = ("flags", "failures", "any", "never")
 
 
-def _quiet_prefect(verbose: bool) -> None:
-    # Prefect's per-task lines would bury the progress display; its API server's shutdown
-    # chatter is not something a successful run should show.
-    if not verbose:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-        os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "CRITICAL")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    # The ephemeral API server's first start migrates a new SQLite database; on a busy small
-    # machine that exceeds Prefect's default wait, and the run would fail before it began.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+def _collect(sources: str, lake: str, args: argparse.Namespace) -> dict[str, Any]:
+    from rasid import config, orchestration, progress, storage
 
-
-def _run_collect(sources_file: str, lake: str, verbose: bool) -> dict[str, Any]:
-    from rasid import checks, config, progress, storage
-
-    config.load_sources(sources_file)  # fail fast, before Prefect starts
-    config.load_settings()
+    config.load_sources(sources)  # fail fast, before the orchestrator starts
     storage.open_lake(lake)  # a missing bucket or unwritable path fails here, clearly
-    _quiet_prefect(verbose)
-    from rasid_flows.local_api import local_api
-
-    # Prefect's API server (unless PREFECT_API_URL names one) boots while this process imports.
-    gc.disable()  # until the flow starts: see _keep_start_up_objects
+    runner = orchestration.load()
+    progress.install(progress.for_stream(sys.stderr))
     try:
-        with local_api() as api:
-            progress.install(progress.for_stream(sys.stderr))
-            from rasid_flows.collect import collect
-
-            if not verbose:
-                # A failed run's traceback would come from Prefect's run loggers; the command
-                # says what failed in one line instead (see main).
-                for name in ("prefect.flow_runs", "prefect.task_runs"):
-                    logging.getLogger(name).setLevel(logging.CRITICAL)
-            if api:
-                # The server needs a few more seconds on the other core; set the checks up on
-                # this one meanwhile (a run that finds something new needs them, at once).
-                threading.Thread(target=checks.warm_up, name="rasid-warm-up", daemon=True).start()
-                api.wait_ready()
-            _keep_start_up_objects()
-            result: dict[str, Any] = collect(sources_file=sources_file, lake=lake)
-            progress.current().close()
+        return runner.collect(sources, lake, verbose=args.verbose)
     finally:
-        gc.enable()
-    return result
+        progress.current().close()
 
 
-def _keep_start_up_objects() -> None:
-    """Exempt what start-up made from the cyclic garbage collector, and turn it back on.
-
-    Start-up is imports (Prefect, pyarrow, pandas, trafilatura, GX): hundreds of thousands of
-    objects that live until the process ends. Left to the collector, they set off full
-    collections while they are made and are walked again by every later one — about a second
-    of a short run's start. Frozen, they are never walked.
-    """
-    gc.freeze()
-    gc.enable()
+def _trouble(result: dict[str, Any], fail_on: str) -> bool:
+    """Whether the finished run counts as trouble under ``--fail-on``."""
+    flagged = bool(result.get("flags"))
+    failed = bool(result["totals"].get("failed"))
+    return {"flags": flagged, "failures": failed, "any": flagged or failed, "never": False}[fail_on]
 
 
-def _skip_collection_at_exit() -> None:
-    # At exit the interpreter walks every object still alive in one last full collection —
-    # over a second after a run of a few hundred pages — only for the process to end. Frozen
-    # objects are not walked; finalisers and buffered files are unaffected.
-    gc.freeze()
-
-
-def _print_summary(result: dict[str, Any], lake: str) -> None:
+def _print_summary(result: dict[str, Any], lake: str, out: IO[str]) -> None:
     from rasid import progress, report
     from rasid.storage import open_lake
 
     store = open_lake(lake)
     totals = result["totals"]
-    print(progress.summary_table(result["sources"]))
-    print()
-    print(f"run {result['run_id']}: stored {totals['stored']}, quarantined {totals['quarantined']}, "
-          f"fetch failures {totals['failed']} (of {totals['new']} new URLs)")
-    print(report.render_text(result))
-    print(f"lake:     {store.uri}")
+    counts = (f"run {result['run_id']}: stored {totals['stored']}, quarantined "
+              f"{totals['quarantined']}, fetch failures {totals['failed']} (of {totals['new']} "
+              "new URLs)")
+    lines = [progress.summary_table(result["sources"]), "", counts, report.render_text(result),
+             f"lake:     {store.uri}"]
     if result.get("report"):
-        print(f"report:   {store.uri_for(result['report'])}")
-    print(f"manifest: {result['manifest']}")
+        lines.append(f"report:   {report.link(store, result['report'])}")
+    lines.append(f"manifest: {result['manifest']}")
+    print("\n".join(lines), file=out)
+
+
+def _human(args: argparse.Namespace) -> IO[str]:
+    """Where people's output goes: stderr when stdout carries the JSON summary."""
+    return sys.stderr if getattr(args, "json", False) else sys.stdout
+
+
+def _print_json(summary: dict[str, Any]) -> None:
+    print(json.dumps(summary, ensure_ascii=False, default=str), flush=True)
+
+
+def _finish_run(result: dict[str, Any], args: argparse.Namespace) -> int:
+    from rasid import report
+    from rasid.storage import open_lake
+
+    _print_summary(result, args.lake, _human(args))
+    trouble = _trouble(result, args.fail_on)
+    if args.json:
+        link = report.link(open_lake(args.lake), result["report"]) if result.get("report") else None
+        _print_json(result | {"lake": args.lake, "report_link": link, "trouble": trouble})
+    return EXIT_TROUBLE if trouble else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from rasid.demo.server import DemoServer
 
+    out = _human(args)
     with DemoServer(port=args.port) as server:
         allow = ",".join(filter(None, [os.environ.get("RASID_ALLOW_PRIVATE_HOSTS"), server.allowlist()]))
         os.environ["RASID_ALLOW_PRIVATE_HOSTS"] = allow
         with tempfile.TemporaryDirectory(prefix="rasid-demo-") as tmp:
             sources_file = Path(tmp) / "sources.yaml"
             sources_file.write_text(server.sources_yaml(), encoding="utf-8")
-            print(f"demo news site: {', '.join(server.base_url(s.id) for s in server.sources())}")
-            result = _run_collect(str(sources_file), args.lake, args.verbose)
-    _print_summary(result, args.lake)
-    print(f"query it: duckdb -c \"SELECT source, count(*) FROM read_parquet('{args.lake}/articles/**/*.parquet', hive_partitioning=true) GROUP BY 1\"")
-    return 0
+            print(f"demo news site: {', '.join(server.base_url(s.id) for s in server.sources())}",
+                  file=out)
+            result = _collect(str(sources_file), args.lake, args)
+    status = _finish_run(result, args)
+    print(f"query it: duckdb -c \"SELECT source, count(*) FROM read_parquet('{args.lake}/articles/**/*.parquet', hive_partitioning=true) GROUP BY 1\"",
+          file=out)
+    return status
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    result = _run_collect(args.sources, args.lake, args.verbose)
-    _print_summary(result, args.lake)
-    return 0
+    return _finish_run(_collect(args.sources, args.lake, args), args)
+
+
+def _manifest_lines(where: str) -> Iterable[str]:
+    if where == "-":
+        return sys.stdin.read().splitlines()
+    try:
+        return Path(where).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read manifest {where}: {exc.strerror}") from None
 
 
 def _extract_inputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
-    if args.manifest:
+    manifest = "-" if args.paths == ["-"] else args.manifest  # `rasid extract -`: stdin
+    if manifest:
+        origin = "stdin" if manifest == "-" else manifest
         items = []
-        for number, line in enumerate(Path(args.manifest).read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in enumerate(_manifest_lines(manifest), 1):
             if not line.strip():
                 continue
             try:
                 entry = json.loads(line)
                 items.append((str(entry["path"]), entry.get("url")))
             except (json.JSONDecodeError, KeyError, TypeError):
-                raise ConfigError(f"{args.manifest}:{number}: expected {{\"path\": ..., \"url\": ...}}") from None
+                raise ConfigError(f"{origin}:{number}: expected {{\"path\": ..., \"url\": ...}}") from None
         return items
     if args.url and len(args.paths) != 1:
         raise ConfigError("--url applies to exactly one PATH")
@@ -154,11 +148,6 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from rasid.extract import extract
     from rasid.fetch.decoding import decode_html
 
-    try:
-        ZoneInfo(args.timezone)
-    except (ValueError, ZoneInfoNotFoundError):
-        raise ConfigError(f"unknown --timezone {args.timezone!r} (an IANA name such as "
-                          f"{DEFAULT_TIMEZONE})") from None
     status = 0
     for path, url in _extract_inputs(args):
         page_url = url or Path(path).resolve().as_uri()
@@ -201,20 +190,24 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not manifests:
         raise ConfigError(f"no committed run in {store.uri}: run `rasid run` or `rasid demo` first")
     if args.out:
-        where = str(report.write_directory(store, Path(args.out)))
+        where = report.write_directory(store, Path(args.out)).resolve().as_uri()
     else:
-        where = store.uri_for(report.publish(store).report)
-    print(report.render_text(manifests[-1]))
-    print(f"report: {where}")
+        where = report.link(store, report.publish(store).report)
+    out = _human(args)
+    print(report.render_text(manifests[-1]), file=out)
+    print(f"report: {where}", file=out)
+    if args.json:
+        _print_json({"lake": store.uri, "run_id": manifests[-1]["run_id"], "report_link": where,
+                     "totals": manifests[-1]["totals"]})
     return 0
 
 
 def cmd_setup_prefect(args: argparse.Namespace) -> int:
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from rasid_flows.setup_prefect import api_url, setup_prefect
+    from rasid import config, orchestration
 
-    print(f"Prefect API: {api_url()}")
-    changes = setup_prefect(args.sources, args.pool)
+    config.load_sources(args.sources)
+    api, changes = orchestration.load().setup(args.sources, args.pool)
+    print(f"Prefect API: {api}")
     print("\n".join(changes) if changes else "nothing to change: the pool and every limit exist")
     return 0
 
@@ -236,17 +229,23 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
 
 def cmd_compact(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
     from rasid.compact import compact
     from rasid.storage import open_lake
 
     result = compact(open_lake(args.lake), target_bytes=args.target_mb * 1024 * 1024)
+    out = _human(args)
     if result.run_id:
         print(f"run {result.run_id}: merged {result.files_before} files into "
-              f"{result.files_after} in {result.partitions} partition(s)")
+              f"{result.files_after} in {result.partitions} partition(s)", file=out)
     else:
-        print("nothing to merge: no partition has two or more small files")
+        print("nothing to merge: no partition has two or more small files", file=out)
     if result.swept:
-        print(f"removed {len(result.swept)} staged file(s) left by runs that never committed")
+        print(f"removed {len(result.swept)} staged file(s) left by runs that never committed",
+              file=out)
+    if args.json:
+        _print_json(asdict(result))
     return 0
 
 
@@ -275,48 +274,98 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _common_options() -> argparse.ArgumentParser:
+    """Options every command takes, before or after its name. SUPPRESS: a subcommand that is
+    not given one leaves what the main parser read."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show Prefect's own log lines too")
+    common.add_argument("--log-level", choices=LOG_LEVELS, default=argparse.SUPPRESS,
+                        help="level of rasid's own log lines (default: RASID_LOG_LEVEL, else INFO)")
+    return common
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _lake_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lake", help="local path or s3://bucket/prefix "
+                                       "(default: RASID_LAKE, else ./lake)")
+
+
+def _sources_option(parser: argparse.ArgumentParser, required: str = "") -> None:
+    parser.add_argument("--sources", help="sources YAML: a path, an http(s) URL or "
+                                          f"s3://bucket/key (default: RASID_SOURCES{required})")
+
+
+def _json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help="print the summary as one JSON object on stdout (the rest on stderr)")
+
+
+def _fail_on_option(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--fail-on", choices=FAIL_ON, default=default,
+                        help="exit 1 when sources were flagged, fetches failed, either, or never "
+                             f"(default {default})")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rasid", description="راصد — media monitoring for Arabic news")
+    common = _common_options()
+    parser = argparse.ArgumentParser(prog="rasid", parents=[common],
+                                     description="راصد — media monitoring for Arabic news",
+                                     epilog="exit status: 0 ok, 1 finished with trouble (see "
+                                            "--fail-on), 2 usage, 3 configuration, 4 storage")
     parser.add_argument("--version", action="version", version=f"rasid {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect's own log lines")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="run the whole pipeline on the bundled offline news site")
-    demo.add_argument("--lake", default="./lake", help="local path or s3://bucket/prefix (default ./lake)")
+    def command(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        found = sub.add_parser(name, help=help, description=help, parents=[common])
+        found.set_defaults(func=func)
+        return found
+
+    demo = command("demo", cmd_demo, "run the whole pipeline on the bundled offline news site")
+    _lake_option(demo)
     demo.add_argument("--port", type=int, default=8471, help="port of the demo site (default 8471)")
-    demo.set_defaults(func=cmd_demo)
+    _json_option(demo)
+    _fail_on_option(demo, "never")  # the demo site fails and flags on purpose
 
-    run = sub.add_parser("run", help="one collection run over the configured sources")
-    run.add_argument("--sources", required=True, help="sources YAML file")
-    run.add_argument("--lake", default="./lake", help="local path or s3://bucket/prefix (default ./lake)")
-    run.set_defaults(func=cmd_run)
+    run = command("run", cmd_run, "one collection run over the configured sources")
+    _sources_option(run, "; required")
+    _lake_option(run)
+    _json_option(run)
+    _fail_on_option(run, "flags")
 
-    ext = sub.add_parser("extract", help="extract saved HTML pages without fetching (JSON lines)")
-    ext.add_argument("paths", nargs="*", metavar="PATH")
+    ext = command("extract", cmd_extract,
+                  "extract saved HTML pages without fetching (JSON lines on stdout)")
+    ext.add_argument("paths", nargs="*", metavar="PATH",
+                     help="HTML files; a single - reads a manifest from stdin")
     ext.add_argument("--url", help="the page's URL (with one PATH)")
-    ext.add_argument("--manifest", help='JSONL file of {"path": ..., "url": ...}')
+    ext.add_argument("--manifest", help='JSONL file of {"path": ..., "url": ...} (- for stdin)')
     ext.add_argument("--timezone", default=DEFAULT_TIMEZONE,
                      help="the source's IANA timezone: naive page times are read in it, and it "
                           "gives the day when the page prints none (default: %(default)s, as "
                           "for a source in sources.yaml without one)")
-    ext.set_defaults(func=cmd_extract)
 
-    rep = sub.add_parser("report", help="the editor report for the latest run")
-    rep.add_argument("--lake", default="./lake")
+    rep = command("report", cmd_report, "the editor report for the latest run")
+    _lake_option(rep)
     rep.add_argument("--out", help="directory to write index.html into (default: the lake's reports/)")
-    rep.set_defaults(func=cmd_report)
+    _json_option(rep)
 
-    rpr = sub.add_parser("reprocess", help="re-extract the lake from its raw WARCs, without fetching")
-    rpr.add_argument("--lake", default="./lake")
-    rpr.add_argument("--sources", help="sources YAML file (default: the settings each run recorded)")
-    rpr.set_defaults(func=cmd_reprocess)
+    srv = command("serve", cmd_serve, "serve the lake's reports on localhost, for a browser")
+    _lake_option(srv)
+    srv.add_argument("--port", type=int, default=8480, help="port on 127.0.0.1 (default 8480)")
 
-    cmp = sub.add_parser("compact", help="merge small Parquet files per partition")
-    cmp.add_argument("--lake", default="./lake")
+    rpr = command("reprocess", cmd_reprocess,
+                  "re-extract the lake from its raw WARCs, without fetching")
+    _lake_option(rpr)
+    rpr.add_argument("--sources", help="sources YAML (default: the settings each run recorded)")
+
+    cmp = command("compact", cmd_compact, "merge small Parquet files per partition")
+    _lake_option(cmp)
     cmp.add_argument("--target-mb", type=int, default=128, help="target file size (default 128)")
-    cmp.set_defaults(func=cmd_compact)
+    _json_option(cmp)
 
-    evl = sub.add_parser("eval", help="score extraction against plain trafilatura on a corpus")
+    evl = command("eval", cmd_eval, "score extraction against plain trafilatura on a corpus")
     evl.add_argument("--corpus", help="folder holding trafilatura-eval/ and zyte/")
     evl.add_argument("--golden", help="golden pages (default: tests/golden when it exists)")
     evl.add_argument("--gate", action="store_true",
@@ -324,55 +373,63 @@ def build_parser() -> argparse.ArgumentParser:
                           "a peer set or a golden page fails")
     evl.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                      help="processes (default: one per core)")
-    evl.set_defaults(func=cmd_eval)
 
-    setup = sub.add_parser(
-        "setup-prefect",
-        help="create the work pool and the per-host concurrency limits on the Prefect server "
-             "at PREFECT_API_URL (safe to rerun)")
-    setup.add_argument("--sources", required=True, help="sources YAML file")
+    setup = command("setup-prefect", cmd_setup_prefect,
+                    "create the work pool and the per-host concurrency limits on the Prefect "
+                    "server at PREFECT_API_URL (safe to rerun)")
+    _sources_option(setup, "; required")
     setup.add_argument("--pool", default="rasid-process", help="work pool (default rasid-process)")
-    setup.set_defaults(func=cmd_setup_prefect)
     return parser
 
 
-_M_ARENA_MAX = -8  # from glibc's malloc.h
+def cmd_serve(args: argparse.Namespace) -> int:
+    from rasid.serve import serve_reports
+    from rasid.storage import open_lake
+
+    return serve_reports(open_lake(args.lake), args.port)
 
 
-def _fewer_malloc_arenas() -> None:
-    """Cap glibc's malloc arenas at two, here and in the processes a run starts.
+def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Fill what was not given from the RASID_* settings; a bad value is a ConfigError."""
+    from rasid.config import load_settings
 
-    glibc gives each thread that allocates its own arena, up to eight per core; the fetch
-    threads allocate page bodies, and every arena keeps freed memory for reuse. With two, a
-    10,000-page run's peak memory is about a tenth lower (benchmarks/memory.py) for no
-    measurable loss of speed. A no-op where the C library is not glibc.
-    """
-    os.environ.setdefault("MALLOC_ARENA_MAX", "2")  # the Prefect server, the workers
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_ARENA_MAX, int(os.environ["MALLOC_ARENA_MAX"]))
-    except (OSError, AttributeError, ValueError):
-        pass
+    settings = load_settings()
+    args.verbose = getattr(args, "verbose", False)
+    args.log_level = getattr(args, "log_level", None) or settings.log_level
+    if "lake" in args:
+        args.lake = args.lake or settings.lake or "./lake"
+    if "sources" in args and args.command in ("run", "setup-prefect"):
+        args.sources = args.sources or settings.sources
+        if not args.sources:
+            parser.error(f"{args.command} needs --sources (or RASID_SOURCES)")
+    if args.command == "extract":
+        if not (args.paths or args.manifest):
+            parser.error("extract needs PATH..., - (a manifest on stdin) or --manifest FILE")
+        try:
+            ZoneInfo(args.timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            parser.error(f"unknown --timezone {args.timezone!r} (an IANA name such as "
+                         f"{DEFAULT_TIMEZONE})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _fewer_malloc_arenas()  # before any thread starts
-    atexit.unregister(_skip_collection_at_exit)  # once, however often main is called
-    atexit.register(_skip_collection_at_exit)
+    startup.tune_process()  # before any thread starts
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "extract" and not (args.paths or args.manifest):
-        parser.error("extract needs PATH... or --manifest FILE")
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("rasid").setLevel(logging.INFO)
     from rasid.storage import StorageError
 
     try:
+        _resolve(args, parser)
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("rasid").setLevel(args.log_level)
         return int(args.func(args))
-    except (ConfigError, StorageError) as exc:
+    except ConfigError as exc:
         print(f"rasid: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_CONFIG
+    except StorageError as exc:
+        print(f"rasid: error: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
     except KeyboardInterrupt:
         print("rasid: interrupted; committed runs are intact, rerun to finish", file=sys.stderr)
         return 130

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -158,15 +158,37 @@ def parse_sources(text: str, origin: str = "sources file") -> list[Source]:
     return [s for s in parsed.sources if s.enabled]
 
 
-def load_sources(path: str | Path) -> list[Source]:
-    path = Path(path)
+def load_sources(location: str | Path) -> list[Source]:
+    """The enabled sources from ``location``: a path, an http(s) URL or ``s3://bucket/key``
+    (a worker then needs no checkout: see the README's "Operating it with Prefect")."""
+    where = str(location)
+    data = _read_location(where)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read sources file {path}: {exc.strerror}") from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(f"sources file {path} is not UTF-8 text") from None
-    return parse_sources(text, origin=str(path))
+        raise ConfigError(f"sources file {where} is not UTF-8 text") from None
+    return parse_sources(text, origin=where)
+
+
+def _read_location(where: str) -> bytes:
+    # Imported here: only the fetch layer speaks HTTP and only storage S3, and both import
+    # this module.
+    if where.startswith(("http://", "https://")):
+        from rasid.fetch.http import fetch_config
+
+        return fetch_config(where, load_settings())
+    if where.startswith("s3://"):
+        from rasid.storage import open_lake
+
+        folder, _, name = where.rpartition("/")
+        try:
+            return open_lake(folder).read_bytes(name)
+        except KeyError:
+            raise ConfigError(f"cannot read sources file {where}: no such object") from None
+    try:
+        return Path(where).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read sources file {where}: {exc.strerror}") from None
 
 
 def parse_allowlist(value: str | None) -> tuple[list[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
@@ -219,6 +241,19 @@ class Settings(BaseSettings):
             raise ValueError("must start with a product name and hold a contact URL, e.g."
                              " 'newsdesk-rasid/1.0 (+https://newsdesk.example/crawler)'")
         return value.strip() if value else None
+
+    # Where, when a command or a deployment is not told: see the README's "Configuration".
+    lake: str | None = None
+    sources: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"  # rasid's own loggers
+    # How long a report link in a Prefect artifact opens an S3 lake's report (SigV4's limit
+    # is seven days).
+    report_link_hours: int = Field(default=168, ge=1, le=168)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
 
 def load_settings() -> Settings:

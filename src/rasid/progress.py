@@ -4,10 +4,11 @@ lines otherwise. The flow reports absolute counts after each step; it never prin
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from collections.abc import Mapping
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 from rasid.models import FUNNEL
 
@@ -55,31 +56,58 @@ class Progress:
 
 
 class TerminalProgress(Progress):
-    """Redraws one line per source in place (ANSI cursor movement)."""
+    """A live table, one row per source, redrawn in place by rich (it fits the terminal's
+    width: at 80 columns no row wraps, so a redraw never lands on the wrong lines)."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, stream: TextIO = sys.stderr, width: int | None = None) -> None:
+        from rich.console import Console
+
         super().__init__()
-        self.stream = stream
-        self._drawn = 0
+        self._console = Console(file=stream, width=width, highlight=False)
+        self._live: Any = None
         self._stage = ""
 
     def _emit(self, source_id: str, row: tuple[int, ...], stage: str) -> None:
         self._stage = stage
 
+    def _table(self, sources: Mapping[str, Counts]) -> Any:
+        from rich.table import Table
+
+        rows = [(sid, *(str(getattr(counts, c)) for c in COLUMNS))
+                for sid, counts in sorted(sources.items())]
+        # No borders, one space between columns: 78 characters at most (a name cut at 18).
+        table = Table(title=f"{self._stage or 'working'} …", title_justify="left", box=None,
+                      pad_edge=False, padding=(0, 0, 0, 1), header_style="bold")
+        # Counts are never cut; a long source name is, with an ellipsis.
+        table.add_column("source", no_wrap=True, overflow="ellipsis", max_width=18)
+        for index, column in enumerate(COLUMNS, 1):
+            header = HEADERS.get(column, column)
+            width = max([len(header)] + [len(row[index]) for row in rows])
+            table.add_column(header, justify="right", no_wrap=True, min_width=width)
+        for row in rows:
+            table.add_row(*row)
+        return table
+
     def _flush(self, sources: Mapping[str, Counts]) -> None:
-        lines = [f"  {self._stage or 'working'} …"]
-        width = max((len(s) for s in sources), default=6)
-        for source_id, counts in sorted(sources.items()):
-            cells = "  ".join(f"{c} {getattr(counts, c):>4}" for c in COLUMNS)
-            lines.append(f"  {source_id:<{width}}  {cells}")
-        if self._drawn:
-            self.stream.write(f"\x1b[{self._drawn}F\x1b[J")
-        self.stream.write("\n".join(lines) + "\n")
-        self.stream.flush()
-        self._drawn = len(lines)
+        from rich.live import Live
+
+        table = self._table(sources)
+        if self._live is None:
+            self._live = Live(table, console=self._console, auto_refresh=False,
+                              redirect_stdout=False, redirect_stderr=False)
+            self._live.start()
+        self._live.update(table, refresh=True)
 
     def close(self) -> None:
-        self._drawn = 0
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+# Short enough that a row of the funnel's counts and a source name fits 80 columns.
+HEADERS = {"discovered": "found", "new": "new", "fetched": "fetched", "archived": "archived",
+           "extracted": "extracted", "stored": "stored", "quarantined": "quarant.",
+           "failed": "failed"}
 
 
 _current: Progress = Progress()
@@ -94,8 +122,11 @@ def install(progress: Progress) -> None:
     _current = progress
 
 
-def for_stream(stream: TextIO) -> Progress:
-    return TerminalProgress(stream) if stream.isatty() else Progress()
+def for_stream(stream: TextIO, environ: Mapping[str, str] = os.environ) -> Progress:
+    """The live table on a terminal; plain log lines when the output is not one, or the user
+    asked for plain output (NO_COLOR, TERM=dumb)."""
+    plain = bool(environ.get("NO_COLOR")) or environ.get("TERM") == "dumb" or not stream.isatty()
+    return Progress() if plain else TerminalProgress(stream)
 
 
 def summary_table(sources: Mapping[str, Mapping[str, int]]) -> str:

@@ -26,7 +26,7 @@ import requests
 import urllib3
 
 from rasid import USER_AGENT
-from rasid.config import Settings, Source
+from rasid.config import ConfigError, Settings, Source
 from rasid.fetch import robots as robots_txt
 from rasid.fetch.body import BoundedBody, is_html
 from rasid.fetch.connection import GuardedAdapter, response_deadline
@@ -493,3 +493,22 @@ def _retryable_status(url: str, reply: _Reply) -> Problem | None:
         f"http_{reply.status}", f"{url} answered HTTP {reply.status}", transient=True,
         retryable=True, status=reply.status, retry_after=retry_after,
     )
+
+
+CONFIG_MAX_BYTES = 1024 * 1024  # a sources file is a few kilobytes
+
+
+def fetch_config(url: str, settings: Settings) -> bytes:
+    """A configuration file an operator named by URL (``--sources https://...``): one GET,
+    no robots.txt or politeness (it is the operator's own server), bounded in time and size."""
+    try:
+        with requests.get(url, timeout=(settings.connect_timeout, settings.read_timeout),
+                          headers={"User-Agent": settings.user_agent or USER_AGENT},
+                          stream=True) as reply:
+            reply.raise_for_status()
+            content = reply.raw.read(CONFIG_MAX_BYTES + 1, decode_content=True)
+    except requests.RequestException as exc:
+        raise ConfigError(f"cannot read {url}: {exc}") from None
+    if len(content) > CONFIG_MAX_BYTES:
+        raise ConfigError(f"{url}: over {CONFIG_MAX_BYTES // 1024} KiB, not a sources file")
+    return bytes(content)

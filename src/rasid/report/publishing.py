@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rasid import checks
+from rasid.config import load_settings
 from rasid.report import view
 from rasid.report.facts import Facts, Manifest, committed_runs, gather, started
 from rasid.report.render import DATA_DOCS, Links, render_html
@@ -32,9 +33,9 @@ class Published:
 
 
 def link(lake: Lake, key: str) -> str:
-    """A URL for a file in the lake: file:// for a local lake, s3:// otherwise."""
-    uri = lake.uri_for(key)
-    return uri if "://" in uri else Path(uri).as_uri()
+    """A URL an operator opens from a Prefect artifact or a terminal: file:// for a local
+    lake, a presigned HTTPS URL for S3, valid for RASID_REPORT_LINK_HOURS (default 168)."""
+    return lake.link(key, load_settings().report_link_hours * 3600)
 
 
 def build(

@@ -87,6 +87,11 @@ class Lake:
         """An absolute path or ``s3://`` URL for ``key``."""
         return self.store.uri(check_key(key))
 
+    def link(self, key: str, expires_in: int) -> str:
+        """A URL a browser opens for ``key``: ``file://`` for a local lake, a presigned HTTPS
+        URL valid for ``expires_in`` seconds for S3."""
+        return self.store.link(check_key(key), expires_in)
+
     def partition_path(self, kind: str, values: Mapping[str, object]) -> str:
         """See the module-level :func:`partition_path`."""
         return partition_path(kind, values)

@@ -86,6 +86,10 @@ class Store(Protocol):
     def uri(self, key: str) -> str:
         """An absolute path or URL for ``key`` that other tools understand."""
 
+    def link(self, key: str, expires_in: int) -> str:
+        """A URL a browser opens for ``key``, valid for ``expires_in`` seconds where it can
+        expire."""
+
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         """A pyarrow filesystem and the base path of the store inside it."""
 
@@ -148,6 +152,9 @@ class LocalStore:
     def uri(self, key: str) -> str:
         return str(self.root / key) if key else str(self.root)
 
+    def link(self, key: str, expires_in: int) -> str:
+        return (self.root / key).resolve().as_uri()  # the operator's own machine: no expiry
+
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         return pafs.LocalFileSystem(), self.root.as_posix()
 
@@ -208,6 +215,9 @@ class S3Store:
             # boto3 >= 1.36 sends checksum headers that some S3-compatible servers reject.
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
+            # SigV4 for presigned report links too (boto3 would presign with SigV2 for a
+            # custom endpoint; SigV4 links carry their expiry, up to seven days).
+            signature_version="s3v4",
             # "standard" retries throttling, 5xx, timeouts and dropped connections with
             # exponential backoff and jitter.
             retries={"total_max_attempts": int(attempts or _DEFAULT_ATTEMPTS), "mode": "standard"},
@@ -286,6 +296,13 @@ class S3Store:
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{key}".rstrip("/")
+
+    def link(self, key: str, expires_in: int) -> str:
+        # Signed locally with the credentials boto3 resolved (no request is made): anyone
+        # holding the link reads this one object until it expires.
+        return str(self._client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)},
+            ExpiresIn=expires_in))
 
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         options: dict[str, Any] = {"region": self._session.region_name or "us-east-1"}

@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from rasid import checks, startup
+from rasid.config import load_settings
 
 
 def _quiet_prefect(verbose: bool) -> None:
@@ -29,6 +30,9 @@ class PrefectOrchestrator:
     def collect(self, sources: str, lake: str, *, verbose: bool) -> dict[str, Any]:
         _quiet_prefect(verbose)
         from rasid_flows.local_api import local_api
+        from rasid_flows.runners import RunnerSettings
+
+        load_settings(RunnerSettings)  # a bad RASID_TASK_RUNNER: one line, before Prefect starts
 
         # Prefect's API server (unless PREFECT_API_URL names one) boots while this imports.
         with startup.start_up_objects(), local_api() as api:

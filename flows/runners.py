@@ -15,6 +15,8 @@ from typing import Literal
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rasid.config import load_settings
+
 
 class RunnerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RASID_", extra="ignore")
@@ -25,7 +27,7 @@ class RunnerSettings(BaseSettings):
 
 
 def task_runner(settings: RunnerSettings | None = None) -> TaskRunner:  # type: ignore[type-arg]
-    settings = settings or RunnerSettings()
+    settings = settings or load_settings(RunnerSettings)  # a bad value: one line, exit 3
     if settings.task_runner == "threads":
         return ThreadPoolTaskRunner()
     from prefect_dask import DaskTaskRunner  # the optional `dask` extra

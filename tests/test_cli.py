@@ -243,3 +243,12 @@ def test_exit_statuses_are_documented_in_the_help() -> None:
     done = rasid("--help")
     assert done.returncode == 0
     assert "0 ok, 1 finished with trouble" in done.stdout and "4 storage" in " ".join(done.stdout.split())
+
+
+def test_a_bad_runner_setting_is_one_clear_line(tmp_path: Path, isolated: dict[str, str]) -> None:
+    sources = Path(__file__).resolve().parents[1] / "sources.yaml"
+    done = rasid("run", "--sources", str(sources), "--lake", str(tmp_path / "lake"),
+                 env={**isolated, "RASID_TASK_RUNNER": "bogus"})
+    assert done.returncode == 3
+    assert done.stderr.strip() == ("rasid: error: bad setting RASID_TASK_RUNNER: Input should be "
+                                   "'threads' or 'dask'")

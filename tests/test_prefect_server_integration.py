@@ -315,17 +315,18 @@ def assert_rasid_lines_in_run_logs(prefect: Prefect, run_id: str) -> None:
     """The worker runs with RASID_LOG_LEVEL=DEBUG: rasid's own lines, even those logged on the
     fetch threads (which carry no Prefect context), are in the run's logs through the API."""
 
-    def rasid_logs() -> list[dict[str, Any]] | None:
-        found = prefect.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [run_id]}},
-                                              "limit": 200})
-        mine = [entry for entry in found if entry["name"].startswith("rasid.")]
-        return mine if {e["name"] for e in mine} >= {"rasid.progress", "rasid.fetch"} else None
+    def rasid_logs(level: dict[str, int]) -> list[dict[str, Any]]:
+        found = prefect.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [run_id]},
+                                                       "level": level}, "limit": 200})
+        return [entry for entry in found if entry["name"].startswith("rasid.")]
 
-    logs = wait_for("rasid's lines in the run's logs", rasid_logs, timeout=60)
-    levels = {(e["name"], e["level"]) for e in logs}
-    assert ("rasid.progress", 20) in levels  # the progress lines, INFO
-    assert ("rasid.fetch", 10) in levels  # a fetch thread's DEBUG line
-    assert any("discovered=" in e["message"] for e in logs if e["name"] == "rasid.progress")
+    info = wait_for("rasid's INFO lines in the run's logs",
+                    lambda: [e for e in rasid_logs({"ge_": 20}) if e["name"] == "rasid.progress"],
+                    timeout=60)
+    assert any("discovered=" in e["message"] for e in info)  # the progress lines
+    debug = wait_for("rasid's DEBUG lines in the run's logs", lambda: rasid_logs({"le_": 10}),
+                     timeout=60)
+    assert any(e["name"].startswith("rasid.fetch") for e in debug)  # from a fetch thread
 
 
 def test_a_scheduled_run_starts_by_itself(prefect: Prefect, deployed: dict[str, Any]) -> None:

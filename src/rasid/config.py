@@ -10,7 +10,7 @@ import ipaddress
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -207,6 +207,7 @@ def parse_allowlist(value: str | None) -> tuple[list[str], list[ipaddress.IPv4Ne
 
 
 _USER_AGENT = re.compile(r"[A-Za-z_-]+\S*\s.*\bhttps?://[^\s;)]+.*")
+AnySettings = TypeVar("AnySettings", bound=BaseSettings)
 
 
 class Settings(BaseSettings):
@@ -256,12 +257,12 @@ class Settings(BaseSettings):
         return value.upper() if isinstance(value, str) else value
 
 
-def load_settings() -> Settings:
-    """The run settings from the environment; a bad RASID_* value is a ConfigError naming the
-    variable (never echoing its value)."""
+def load_settings(kind: type[AnySettings] = Settings) -> AnySettings:  # type: ignore[assignment]
+    """Settings (``kind``: another settings class with the RASID_ prefix) from the environment;
+    a bad RASID_* value is a ConfigError naming the variable (never echoing its value)."""
     try:
-        return Settings()
+        return kind()
     except ValidationError as exc:
-        prefix = Settings.model_config.get("env_prefix", "")
+        prefix = kind.model_config.get("env_prefix", "")
         problems = [f"{prefix}{e['loc'][0]}".upper() + f": {e['msg']}" for e in exc.errors()]
         raise ConfigError("bad setting " + "; ".join(problems)) from None

@@ -153,3 +153,20 @@ def test_alternate_feeds_are_rss_or_atom_links_in_order() -> None:
             '<link rel="alternate" type="application/rss+xml" href="/rss"></head></html>')
     assert alternate_feeds(html, "https://news.example/section/") == [
         "https://news.example/section/atom.xml", "https://news.example/rss"]
+
+
+def test_a_page_failing_transiently_is_asked_for_again_for_a_few_runs_only() -> None:
+    from rasid.pipeline.state import MAX_RETRY_RUNS
+
+    url = "https://news.example/a/1.html"
+    failure = {"url": url, "source_id": "rules", "reason": "timeout", "transient": True,
+               "candidate": {"url": url, "source_id": "rules", "via": "feed"}}
+    state = LakeState()
+    for _ in range(MAX_RETRY_RUNS):
+        state.failed(failure)
+        assert [c.url for c in state.left_over("rules")] == [url]
+    state.failed(failure)  # one run too many: left to its feed
+    assert state.left_over("rules") == []
+    # A feed that failed has no candidate: it is read again anyway, never fetched as a page.
+    state.failed({**failure, "url": "https://news.example/feed.xml", "candidate": None})
+    assert state.left_over("rules") == []

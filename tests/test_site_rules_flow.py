@@ -12,11 +12,12 @@ import yaml
 
 from rasid.storage import open_lake
 from tests.rules_site import Route, RulesSite, running
-from tests.site_rules_pages import DISALLOWED, ETAG, IN_FEED, IN_SITEMAP, article, publish
+from tests.site_rules_pages import DISALLOWED, ETAG, IN_FEED, IN_SITEMAP, article, publish, rss
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
 BROKEN_PAGES = ["/a/1.html", "/a/2.html", "/a/3.html"]
+FLAKY = "/news/1003.html"  # in the feed; answers 503 in the first run only
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("rules")
     with running() as site, running() as broken:
         publish(site)
+        site.text("/feed.xml", rss(site.base, [*IN_FEED, FLAKY, DISALLOWED[0]]),
+                  "application/rss+xml", etag=ETAG)
+        site.routes[FLAKY] = Route(status=503)
         broken.routes["/robots.txt"] = Route(status=503)
         broken.page("/", "<html><body>" + "".join(
             f'<a href="{p}">خبر</a>' for p in BROKEN_PAGES) + "</body></html>")
@@ -43,6 +47,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         lake = str(root / "lake")
         first = collect(sources_file=str(sources), lake=lake)
         after_first = len(site.seen)
+        site.page(FLAKY, article(99))
         second = collect(sources_file=str(sources), lake=lake)
         monkeypatch.undo()
         yield {"site": site, "broken": broken, "first": first, "second": second,
@@ -58,7 +63,7 @@ def test_nothing_disallowed_is_fetched_and_everything_allowed_is(runs: dict[str,
     assert stats["fetched"] == len(set(IN_FEED + IN_SITEMAP))
     reasons = {f["url"].removeprefix(runs["site"].base): f["reason"]
                for f in runs["first"]["failures"] if f["source_id"] == "rules"}
-    assert reasons == dict.fromkeys(DISALLOWED, "robots_disallowed")
+    assert reasons == dict.fromkeys(DISALLOWED, "robots_disallowed") | {FLAKY: "http_503"}
 
 
 def test_a_host_whose_robots_fails_gives_nothing_but_its_robots(runs: dict[str, Any]) -> None:
@@ -83,7 +88,17 @@ def test_the_second_run_asks_conditionally_and_gets_304(runs: dict[str, Any]) ->
     assert runs["second"]["sources"]["rules"]["unchanged"] == 2
     # Nothing else was fetched again: the articles are known, the documents unchanged.
     again = {s.path for s in site.seen[runs["after_first"]:]}
-    assert again == {"/robots.txt", "/", "/feed.xml", "/sitemaps/news.xml"}
+    assert again == {"/robots.txt", "/", "/feed.xml", "/sitemaps/news.xml", FLAKY}
+
+
+def test_a_page_that_failed_transiently_is_tried_again_though_its_feed_is_unchanged(
+    runs: dict[str, Any],
+) -> None:
+    (failure,) = [f for f in runs["first"]["failures"] if f["url"].endswith(FLAKY)]
+    assert (failure["transient"], failure["candidate"]["via"]) == (True, "feed")
+    second = runs["second"]["sources"]["rules"]
+    assert (second["new"], second["fetched"]) == (1, 1)
+    assert not [f for f in runs["second"]["failures"] if f["source_id"] == "rules"]
 
 
 def test_validators_are_kept_in_the_lake_state(runs: dict[str, Any]) -> None:

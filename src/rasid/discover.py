@@ -128,8 +128,8 @@ def parse_sitemap(
         return SitemapDoc([candidate for candidate, _ in ordered], [])
     if kind == "sitemapindex":
         children = [_located(e, sitemap_url, default_tz) for e in _children(root, "sitemap")]
-        ordered = _newest_first([c for c in children if c is not None], lambda c: c[1])
-        return SitemapDoc([], [url for url, _ in ordered])
+        located = _newest_first([c for c in children if c is not None], lambda c: c[1])
+        return SitemapDoc([], [url for url, _ in located])
     if kind in _FEED_ROOTS:  # search engines accept feeds as sitemaps, and so do sites
         return SitemapDoc(_feed_candidates(root, sitemap_url, source_id, default_tz), [])
     raise DiscoveryError(f"not a sitemap (root element <{kind}>)")
@@ -385,9 +385,10 @@ def _parse_xml(content: bytes) -> Element:
 
 def _parse_defused(content: bytes) -> Element:
     try:
-        return safe_xml.fromstring(
+        root: Element = safe_xml.fromstring(
             content.lstrip(), forbid_dtd=True, forbid_entities=True, forbid_external=True
         )
+        return root
     except DefusedXmlException as exc:
         raise DiscoveryError(f"refused XML with a DTD or entities: {exc}") from None
     except (ParseError, ValueError, LookupError) as exc:

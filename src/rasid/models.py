@@ -117,8 +117,8 @@ class FetchFailure:
     transient: bool  # True: worth retrying on the next run
     attempts: int = 1
     status: int | None = None
-    # The candidate as discovered, for a URL left for the next run: it is asked for again
-    # even when the feed or sitemap no longer lists it.
+    # The candidate as discovered, for a page left for the next run or failed transiently: it
+    # is asked for again even when no feed or sitemap lists it then (an unchanged one, 304).
     candidate: Candidate | None = None
 
 

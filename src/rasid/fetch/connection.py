@@ -98,7 +98,7 @@ def _shutdown(sock: socket.socket) -> None:
 def _guarded(connection_cls: type[HTTPConnection], guard: AddressGuard) -> type[HTTPConnection]:
     class GuardedConnection(connection_cls):  # type: ignore[valid-type,misc]
         def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
+            sock: socket.socket = super()._new_conn()
             peer = sock.getpeername()[0]
             if not guard.allows(self.host, peer):
                 sock.close()

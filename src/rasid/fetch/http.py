@@ -341,7 +341,7 @@ class Fetcher:
         if attempt > settings.max_retries:
             problem.detail += f"; gave up after {attempt} attempts"
             raise problem
-        backoff = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+        backoff = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** (attempt - 1))
         # Jitter only ever adds: a Retry-After is a minimum, not a suggestion.
         wait = max(backoff, problem.retry_after or 0.0) + random.uniform(0, backoff / 10)
         if wait >= _time_left():

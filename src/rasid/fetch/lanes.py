@@ -193,6 +193,8 @@ class FetchStream:
                     continue
                 result = self._fetcher.page_or_failure(candidate, source)
                 lane.done(result)
-                if isinstance(result, FetchFailure) and result.reason in LEFT_FOR_NEXT_RUN:
+                if isinstance(result, FetchFailure) and result.transient:
+                    # Asked for again by the next run, even if no feed lists it then (an
+                    # unchanged feed answers 304 and lists nothing).
                     result = replace(result, candidate=candidate)
                 self._results.put(result)

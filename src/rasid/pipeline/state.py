@@ -17,6 +17,11 @@ from rasid.storage import Lake
 from rasid.urls import url_id
 
 
+# A page that failed transiently in this many runs in a row is no longer asked for unless a
+# feed or sitemap lists it again: one that never answers must not cost a request every run.
+MAX_RETRY_RUNS = 5
+
+
 @dataclass
 class LakeState:
     """What committed runs already hold: the basis of incremental runs and duplicate checks."""
@@ -26,12 +31,16 @@ class LakeState:
     near: neardup.Index = field(default_factory=neardup.Index)  # stored articles' signatures
     # Feed and sitemap URL -> the validators its last answer carried (the latest run wins).
     validators: dict[str, Validator] = field(default_factory=dict)
-    # URLs the latest run that saw them left for the next one (set aside, out of time), by id.
+    # URLs the latest run that saw them left for the next one (set aside, out of time, or
+    # failed transiently), by id.
     left: dict[str, Candidate] = field(default_factory=dict)
+    # Runs in a row in which a URL was tried and failed transiently, by id.
+    tries: dict[str, int] = field(default_factory=dict)
 
     def remember(self, record: dict[str, Any]) -> None:
         self.known_ids.add(record["article_id"])
         self.left.pop(record["article_id"], None)
+        self.tries.pop(record["article_id"], None)
         body_hash = record.get("body_hash")
         if record.get("kind") == "article" and body_hash:
             self.body_owner.setdefault(body_hash, record["article_id"])
@@ -52,14 +61,19 @@ class LakeState:
 
     def failed(self, failure: dict[str, Any]) -> None:
         """A committed run's failure record: a permanent failure is never asked for again; a
-        URL left for the next run is, first; any other failure waits to be found again."""
+        page left for the next run, or that failed transiently, is, first (one that failed in
+        MAX_RETRY_RUNS runs in a row waits to be found again); a feed or sitemap that failed
+        (it has no candidate) is read again anyway."""
         article_id = url_id(failure["url"])
         if not failure.get("transient", True):
             self.known_ids.add(article_id)
-        if failure.get("reason") in LEFT_FOR_NEXT_RUN and failure.get("candidate"):
-            self.left[article_id] = _candidate(failure["candidate"])
-        else:
-            self.left.pop(article_id, None)
+        if failure.get("transient", True) and failure.get("candidate"):
+            tried = failure.get("reason") not in LEFT_FOR_NEXT_RUN
+            self.tries[article_id] = self.tries.get(article_id, 0) + tried
+            if self.tries[article_id] <= MAX_RETRY_RUNS:
+                self.left[article_id] = _candidate(failure["candidate"])
+                return
+        self.left.pop(article_id, None)
 
     def left_over(self, source_id: str) -> list[Candidate]:
         """The URLs of a source the last run left for this one, in the order it found them."""

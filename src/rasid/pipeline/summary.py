@@ -66,7 +66,7 @@ def record_of(row: dict[str, Any], kind: str, minhash: str | None = None) -> dic
 
 def failure_record(failure: FetchFailure) -> dict[str, Any]:
     record = asdict(failure)
-    if record["candidate"] is None:  # kept only for URLs left for the next run
+    if record["candidate"] is None:  # kept only for pages the next run asks for again
         del record["candidate"]
     return record
 

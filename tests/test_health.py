@@ -28,6 +28,11 @@ def test_a_source_that_suddenly_discovers_nothing_is_flagged_with_its_last_yield
     assert "r1" in flag.detail and "discovered 30" in flag.detail
 
 
+def test_feeds_unchanged_since_the_last_run_are_quiet_not_broken() -> None:
+    before = {"run_id": "r1", "sources": {"a": stats(discovered=30, stored=12)}}
+    assert flag_sources({"a": stats(unchanged=2)}, [before]) == []
+
+
 def test_new_urls_that_all_fail_to_fetch_yield_nothing() -> None:
     (flag,) = flag_sources({"a": stats(discovered=5, new=5, failed=5, failure_reasons={"http_403": 5})})
     assert flag.code == YIELDS_NOTHING and "http_403: 5" in flag.detail

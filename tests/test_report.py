@@ -69,6 +69,9 @@ def test_a_sudden_drop_in_discovered_links_needs_attention() -> None:
     )
     steady = run(5, {"a": stats(discovered=12, fetched=2, stored=2)})
     assert report.attention([*usual, steady]) == {}
+    # Its feed answered "not modified": only the homepage's links were read, nothing dropped.
+    unchanged = run(5, {"a": stats(discovered=3, unchanged=1)})
+    assert report.attention([*usual, unchanged]) == {}
 
 
 def test_small_sources_do_not_cry_drop() -> None:

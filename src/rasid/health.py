@@ -58,7 +58,8 @@ def _last_yield(source: str, history: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _yields_nothing(source: str, stats: Mapping[str, Any], history: Sequence[Mapping[str, Any]]) -> str | None:
-    if stats["discovered"] == 0:
+    # Feeds and sitemaps answering "not modified" list nothing: quiet, not broken.
+    if stats["discovered"] == 0 and not stats.get("unchanged"):
         return "discovered no URL" + _last_yield(source, history)
     if stats["new"] and stats["stored"] + stats["quarantined"] == 0:
         why = _reasons(stats.get("failure_reasons", {}))

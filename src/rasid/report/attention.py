@@ -42,7 +42,10 @@ def _fetch_notes(stats: dict[str, Any]) -> list[Words]:
 
 
 def _drop_notes(stats: dict[str, Any], history: list[dict[str, Any]]) -> list[Words]:
-    """Far fewer links than usual: a feed that shrank or a section that moved."""
+    """Far fewer links than usual: a feed that shrank or a section that moved (not feeds
+    that answered "not modified", which list nothing)."""
+    if stats.get("unchanged"):
+        return []
     usual = [h["discovered"] for h in history[-BASELINE_RUNS:] if h["discovered"]]
     typical = statistics.median(usual) if usual else 0
     if not stats["discovered"] or typical < 4 or stats["discovered"] >= typical / 2:

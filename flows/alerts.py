@@ -1,5 +1,6 @@
-"""Flagged sources, said where operators look: an artifact, one warning each, and a Prefect
-event that an automation turns into a notification (README: "Operating it with Prefect")."""
+"""Flagged sources and watchlists, said where operators look: an artifact, one warning each,
+and Prefect events that automations turn into notifications (README: "Operating it with
+Prefect")."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from prefect import get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.events import emit_event
 
+from rasid.enrich.watchlists import Spike
 from rasid.health import SourceFlag
 
 EVENT = "rasid.source.flagged"
+MATCHED = "rasid.watchlist.matched"
+SPIKE = "rasid.watchlist.spike"
 
 
 def publish_flags(flags: list[SourceFlag], key: str, description: str, lake_uri: str) -> None:
@@ -24,4 +28,24 @@ def publish_flags(flags: list[SourceFlag], key: str, description: str, lake_uri:
                       "prefect.resource.name": flag.source},
             payload={"code": flag.code, "detail": flag.detail, "lake": lake_uri,
                      "context": description},
+        )
+
+
+def publish_watchlists(matched: dict[str, int], spikes: dict[str, Spike], run_id: str,
+                       lake_uri: str) -> None:
+    """One event with the run's matches per watchlist; one per watchlist whose day spiked."""
+    if matched:
+        emit_event(event=MATCHED, resource={"prefect.resource.id": f"rasid.run.{run_id}"},
+                   payload={"counts": matched, "lake": lake_uri, "run": run_id})
+    logger = get_run_logger()
+    for watchlist, found in spikes.items():
+        logger.warning("watchlist %s spiked: %d articles on %s (baseline %.2f a day)",
+                       watchlist, found.count, found.day, found.baseline_mean)
+        emit_event(
+            event=SPIKE,
+            resource={"prefect.resource.id": f"rasid.watchlist.{watchlist}",
+                      "prefect.resource.name": watchlist},
+            payload={"day": found.day.isoformat(), "count": found.count,
+                     "baseline_mean": found.baseline_mean, "threshold": found.threshold,
+                     "lake": lake_uri, "run": run_id},
         )

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -28,7 +29,7 @@ from rasid.fetch.lanes import Budget, FetchStream
 from rasid.models import Candidate, Extracted, FetchFailure, Page, Validator
 from rasid.storage import Lake, TransientStorageError, open_lake
 from rasid_flows import runners, where
-from rasid_flows.alerts import publish_flags
+from rasid_flows.alerts import publish_flags, publish_watchlists
 from rasid_flows.politeness import HostLimits, missing
 from rasid_flows.run_logs import rasid_logs_to_run
 
@@ -109,16 +110,16 @@ def extract_batch(
       retry_delay_seconds=[2, 10, 30], retry_condition_fn=only_transient)
 def check_and_write(
     lake: Lake, run_id: str, part: int, rows: list[dict[str, Any]], pages: list[Page],
-    sources: dict[str, Source], state: pipeline.LakeState,
+    sources: dict[str, Source], state: pipeline.LakeState, enricher: pipeline.Enricher,
 ) -> tuple[pipeline.CheckedBatch, dict[str, list[str]]]:
-    return pipeline.check_and_write(lake, run_id, part, rows, pages, sources, state)
+    return pipeline.check_and_write(lake, run_id, part, rows, pages, sources, state, enricher)
 
 
 @task(name="commit-run", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30],
       retry_condition_fn=only_transient)
-def commit_run(lake: Lake, summary: pipeline.RunSummary) -> str:
+def commit_run(lake: Lake, summary: pipeline.RunSummary, enricher: pipeline.Enricher) -> str:
     summary.report = report.report_key(summary.run_id)
-    return pipeline.commit_run(lake, summary)
+    return pipeline.commit_run(lake, summary, enricher)
 
 
 @task(name="write-report", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30],
@@ -173,6 +174,8 @@ def run(
                                                  for sid, s in sources.items()})
     settings_json = settings.model_dump_json()
     loop = pipeline.Run(summary, pipeline.load_state(store), progress.current().show)
+    enricher = pipeline.load_enricher(store, summary.run_id, now.date(),
+                                      watchlists=_watchlists_file(sources_file))
 
     # Not quote()d: a task on a Dask worker gets the wrapper itself; the dict is small.
     found = {sid: discover_source.submit(s, settings_json, limits, summary.run_id, window,
@@ -208,7 +211,7 @@ def run(
         # quote(): Prefect would walk (and rebuild) every row, page and known id looking
         # for futures, twice per task run; they hold none.
         return check_and_write(store, summary.run_id, batch.part, quote(rows), quote(batch.pages),
-                               sources, quote(loop.state))
+                               sources, quote(loop.state), quote(enricher))
 
     with extract.extraction_pool(workers) as pool, \
             _progress_artifact(sum(len(q) for q in queues)) as tick:
@@ -217,12 +220,19 @@ def run(
 
     flags = health.flag_sources({sid: s.as_dict() for sid, s in summary.sources.items()},
                                 store.collection_runs())
-    manifest_key = commit_run(store, summary)
+    manifest_key = commit_run(store, summary, quote(enricher))
     _publish(summary, write_report(store, summary.run_id))
     publish_flags(flags, "rasid-source-flags", f"run {summary.run_id}", store.uri)
+    publish_watchlists(summary.watchlists, enricher.spikes(now.date()), summary.run_id, store.uri)
     logger.info("run %s committed: %s", summary.run_id, manifest_key)
     return summary.manifest() | {"manifest": store.uri_for(manifest_key),
                                  "flags": [f.as_dict() for f in flags]}
+
+
+def _watchlists_file(sources_file: str) -> Path | None:
+    """watchlists.yaml beside the sources file, when there is one."""
+    path = Path(sources_file).with_name("watchlists.yaml")
+    return path if path.is_file() else None
 
 
 def _shared_limits(sources_file: str, sources: dict[str, Source]) -> HostLimits:

@@ -19,7 +19,7 @@ ARTICLE_COLUMNS = [
     "article_id", "url", "canonical_url", "source", "published_date", "title", "author",
     "published_at", "date_source", "body", "language", "word_count", "arabic_ratio",
     "body_hash", "near_duplicate_of", "near_duplicate_cluster", "repeated_share", "flags",
-    "discovered_via", "http_status", "encoding", "fetched_at", "run_id",
+    "discovered_via", "http_status", "encoding", "fetched_at", "run_id", "story_id",
 ]  # fmt: skip
 UTC_MICROS = pa.timestamp("us", tz="UTC")
 ARROW_TYPES = {
@@ -91,7 +91,7 @@ def test_articles_columns_and_partitions() -> None:
     nullable = {field.name for field in full if field.nullable}
     assert nullable == {
         "canonical_url", "title", "author", "language", "discovered_via", "http_status", "encoding",
-        "near_duplicate_of", "near_duplicate_cluster",
+        "near_duplicate_of", "near_duplicate_cluster", "story_id",
     }  # fmt: skip
 
 

@@ -53,6 +53,7 @@ def article_row(source: str, day: date, n: int, **changes: Any) -> dict[str, Any
         "encoding": "utf-8",
         "fetched_at": published + timedelta(hours=2),
         "run_id": RUN,
+        "story_id": None,
     }
     return row | changes
 

@@ -220,7 +220,12 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     given = {s.id: s for s in config.load_sources(args.sources)} if args.sources else None
     lake = open_lake(args.lake)
-    summary = reprocess(lake, sources=given, workers=config.Settings().extract_workers)
+    watchlists = args.watchlists or (
+        str(Path(args.sources).with_name("watchlists.yaml")) if args.sources else None)
+    if watchlists and not Path(watchlists).is_file():
+        watchlists = None
+    summary = reprocess(lake, sources=given, workers=config.Settings().extract_workers,
+                        watchlists=watchlists)
     totals = summary.totals
     print(f"run {summary.run_id}: re-extracted {totals['extracted']} archived pages without "
           f"fetching: stored {totals['stored']}, quarantined {totals['quarantined']}; "
@@ -359,6 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "re-extract the lake from its raw WARCs, without fetching")
     _lake_option(rpr)
     rpr.add_argument("--sources", help="sources YAML (default: the settings each run recorded)")
+    rpr.add_argument("--watchlists",
+                     help="watchlists YAML (default: watchlists.yaml beside --sources)")
 
     cmp = command("compact", cmd_compact, "merge small Parquet files per partition")
     _lake_option(cmp)

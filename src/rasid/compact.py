@@ -48,7 +48,7 @@ def compact(
     run_id = new_run_id(started)
     added: dict[str, list[str]] = {}
     removed: dict[str, list[str]] = {}
-    for kind in contract.CONTRACTS:
+    for kind in contract.TABLES:
         sizes = lake.file_sizes(kind)
         for path, keys in _small_files(lake.committed_files(kind), sizes, target_bytes).items():
             table = lake.read_files(kind, keys)

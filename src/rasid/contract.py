@@ -15,6 +15,9 @@ import pyarrow as pa
 import yaml
 
 CONTRACTS = ("articles", "quarantine")
+# The enrich stage's tables (rasid.enrich): derived from the articles, recomputed by reprocess.
+ENRICHED = ("stories", "mentions", "watchlist_matches")
+TABLES = (*CONTRACTS, *ENRICHED)
 
 # (logicalType, physicalType) -> Arrow type. physicalType uses Spark SQL type names, the
 # vocabulary most readers of the lake know. Timestamps are UTC microseconds because Spark
@@ -28,13 +31,15 @@ _ARROW_TYPES: dict[tuple[str, str], pa.DataType] = {
     ("number", "double"): pa.float64(),
     ("boolean", "boolean"): pa.bool_(),
     ("array", "array<string>"): pa.list_(pa.string()),
+    ("array", "array<double>"): pa.list_(pa.float64()),
+    ("array", "array<int>"): pa.list_(pa.int32()),
 }
 
 
 @cache
 def _parsed(name: str) -> dict[str, Any]:
-    if name not in CONTRACTS:
-        raise ValueError(f"unknown contract {name!r}; expected one of {', '.join(CONTRACTS)}")
+    if name not in TABLES:
+        raise ValueError(f"unknown contract {name!r}; expected one of {', '.join(TABLES)}")
     text = (files("rasid.contracts") / f"{name}.odcs.yaml").read_text(encoding="utf-8")
     document: dict[str, Any] = yaml.safe_load(text)
     return document
@@ -54,6 +59,13 @@ def _properties(name: str) -> list[dict[str, Any]]:
 def columns(name: str) -> list[str]:
     """All column names of the table, partition columns included, in contract order."""
     return [prop["name"] for prop in _properties(name)]
+
+
+def key_column(name: str) -> str:
+    """The column that names a row's subject (the first primary-key column): files are sorted
+    by it, and a retried write is recognised by its values."""
+    keys = [prop for prop in _properties(name) if prop.get("primaryKey")]
+    return str(min(keys, key=lambda p: p.get("primaryKeyPosition", 1))["name"])
 
 
 def partition_columns(name: str) -> list[str]:

@@ -13,17 +13,22 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
 
 from rasid import contract, extract
+from rasid.enrich.mentions import default_matcher
+from rasid.enrich.stories import Assigner
+from rasid.enrich.watchlists import load_watchlists
 from rasid.config import ConfigError, Source
 from rasid.fetch.decoding import decode_html
 from rasid.models import Extracted, Page
 from rasid.pipeline import (
     Batch,
     CheckedBatch,
+    Enricher,
     LakeState,
     Run,
     RunSummary,
@@ -38,24 +43,30 @@ log = logging.getLogger(__name__)
 
 
 def reprocess(
-    lake: Lake, *, sources: Mapping[str, Source] | None = None, workers: int = 1
+    lake: Lake, *, sources: Mapping[str, Source] | None = None, workers: int = 1,
+    watchlists: str | Path | None = None,
 ) -> RunSummary:
-    """Replay every committed WARC of ``lake`` through extraction and checks; commit the
-    result as one run that replaces all article and quarantine rows. Return its summary.
+    """Replay every committed WARC of ``lake`` through extraction, checks and the enrich
+    stage; commit the result as one run that replaces all article, quarantine, story, mention
+    and watchlist-match rows. Return its summary.
 
-    ``sources`` overrides the source settings each run recorded in its manifest.
+    ``sources`` overrides the source settings each run recorded in its manifest;
+    ``watchlists`` is the watchlists.yaml to evaluate (none: no matches).
     """
     lake.publish_pending()
-    replaced = {kind: lake.committed_files(kind) for kind in contract.CONTRACTS}
+    replaced = {kind: lake.committed_files(kind) for kind in contract.TABLES}
     started = datetime.now(UTC)
     summary = RunSummary(run_id=new_run_id(started), started_at=started, operation="reprocess",
                          removes=replaced)
     run = Run(summary, LakeState())
+    # Stories are recomputed from the first article on: no open story is carried in.
+    enricher = Enricher(default_matcher(), Assigner(),
+                        load_watchlists(watchlists) if watchlists else [], summary.run_id)
 
     def store(batch: Batch, rows: list[dict[str, Any]]) -> tuple[CheckedBatch, dict[str, list[str]]]:
         # The pages are in the archive already: only their rows (and validations) are new.
         return check_and_write(lake, summary.run_id, batch.part, rows, [], batch.sources,
-                               run.state)
+                               run.state, enricher)
 
     with extract.extraction_pool(workers) as pool:
         def start_extract(batch: Batch) -> Callable[[], list[Extracted]]:
@@ -67,7 +78,7 @@ def reprocess(
         run.process(_replayed(lake, run, sources), start_extract, store)
     _carry_over(lake, summary, run.state.known_ids)
     if any(replaced.values()) or any(summary.files.values()):
-        commit_run(lake, summary)
+        commit_run(lake, summary, enricher)
     return summary
 
 
@@ -130,10 +141,12 @@ def _page(archived: Page) -> Page:
 
 def _carry_over(lake: Lake, summary: RunSummary, replayed: set[str]) -> None:
     """Rows with no raw page to replay (archived before WARCs were kept, or lost) are kept as
-    they are, so that superseding the old files loses no article."""
+    they are, with their mentions and watchlist matches, so that superseding the old files
+    loses no article. (Their stories' rows are not carried: stories are recomputed from the
+    replayed articles.)"""
     unreplayed = ~pc.field("article_id").isin(sorted(replayed)) if replayed else None
-    for kind in contract.CONTRACTS:
+    for kind in (*contract.CONTRACTS, "mentions", "watchlist_matches"):
         kept = lake.dataset(kind).to_table(filter=unreplayed)
         if kept.num_rows:
             keys = lake.write_rows(kind, kept.to_pylist(), f"{summary.run_id}-kept")
-            summary.files[kind].extend(keys)
+            summary.files.setdefault(kind, []).extend(keys)

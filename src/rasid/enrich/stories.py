@@ -9,14 +9,16 @@ the open story whose centroid it is most similar to, when
   raised by ``day_penalty`` for each day between them: a fire in the same market three days
   later is more likely another fire;
 - their places agree: when both name Syrian towns or neighbourhoods in the title or the lead,
-  they share one (a neighbourhood counts as its town too), and likewise for governorates.
+  they share one (a neighbourhood counts as its town too), and likewise for governorates. A
+  story's places are those at least half as many of its articles name as its most named one:
+  a town one article names in passing does not open the story to that town's events.
   Two fires in two cities are two stories however alike the words.
 
 Otherwise the article opens a story. A syndicated copy (the same near_duplicate_cluster as
 an article already placed) joins that article's story without a vote and does not count as an
 independent source. Articles are taken in (day, article id) order and ties go to the lower
 story id, so the same input and state give the same stories. Each article is compared only
-with stories sharing one of its salient terms (an inverted index over the open stories), and
+with stories sharing its salient terms or a town (inverted indexes over the open stories), and
 stories past the window leave the index: cost grows with articles, not with history.
 """
 
@@ -34,15 +36,18 @@ TOP_TERMS = 40  # terms a story keeps (its centroid), stored in the stories tabl
 QUERY_TERMS = 12  # an article's most salient terms, used to find candidate stories
 MIN_SHARED = 2  # candidate stories share at least this many of them
 LOCAL_KINDS = ("city", "neighbourhood")
+# Pseudo-stories added to the count in the inverse story frequency: with few open stories, a
+# term shared by the story under comparison would otherwise weigh far less than the article's
+# other terms, and paraphrases of one event would be pushed apart by the words they share.
+IDF_PRIOR = 10
 
 
 @dataclass(frozen=True)
 class StorySettings:
     window_days: int = 3
-    threshold: float = 0.22
+    threshold: float = 0.18
     day_penalty: float = 0.06
-    place_bonus: float = 0.08  # a shared town or neighbourhood
-    entity_bonus: float = 0.04  # a shared person or organisation
+    place_bonus: float = 0.05  # added when the article names one of the story's towns
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,8 @@ class Story:
     article_count: int = 0
     sources: set[str] = field(default_factory=set)
     original_sources: set[str] = field(default_factory=set)  # outlets with a non-copy member
-    towns: set[str] = field(default_factory=set)
-    governorates: set[str] = field(default_factory=set)
+    towns: Counter[str] = field(default_factory=Counter)  # articles naming each
+    governorates: Counter[str] = field(default_factory=Counter)
     entities: set[str] = field(default_factory=set)
     clusters: set[str] = field(default_factory=set)
 
@@ -96,7 +101,9 @@ class Assigner:
         self.stories: dict[str, Story] = {}
         self._postings: dict[str, set[str]] = {}
         self._by_cluster: dict[str, str] = {}
+        self._by_town: dict[str, set[str]] = {}
         self.changed: set[str] = set()  # stories a batch created or grew
+        self.closed: dict[str, Story] = {}  # changed stories that have left the window since
         for story in stories:
             self._index(story)
 
@@ -104,20 +111,27 @@ class Assigner:
         self.stories[story.story_id] = story
         for term, _ in story.top_terms():
             self._postings.setdefault(term, set()).add(story.story_id)
+        for town in story.towns:
+            self._by_town.setdefault(town, set()).add(story.story_id)
         for cluster in story.clusters:
             self._by_cluster.setdefault(cluster, story.story_id)
 
     def _unindex(self, story: Story) -> None:
-        for term in story.terms:
-            postings = self._postings.get(term)
-            if postings is not None:
-                postings.discard(story.story_id)
-                if not postings:
-                    del self._postings[term]
+        for index, keys in ((self._postings, story.terms), (self._by_town, story.towns)):
+            for key in keys:
+                postings = index.get(key)
+                if postings is not None:
+                    postings.discard(story.story_id)
+                    if not postings:
+                        del index[key]
+
+    def story(self, story_id: str) -> Story:
+        """An open story, or a changed one that has closed since."""
+        return self.stories.get(story_id) or self.closed[story_id]
 
     def _idf(self, term: str) -> float:
         frequency = len(self._postings.get(term, ()))
-        return math.log((len(self.stories) + 1) / (frequency + 1)) + 1.0
+        return math.log((len(self.stories) + IDF_PRIOR) / (frequency + 1)) + 1.0
 
     def vector(self, doc: Doc) -> dict[str, float]:
         return _unit({t: (1.0 + math.log(c)) * self._idf(t) for t, c in doc.terms.items()})
@@ -131,12 +145,14 @@ class Assigner:
         return [out[doc.article_id] for doc in docs]
 
     def _expire(self, today: date) -> None:
-        """Stories past the window stop being candidates (they stay in self.stories only
-        while a batch may still report them as changed)."""
+        """Stories past the window stop being candidates; a changed one is kept aside, its
+        state still to be written."""
         limit = 2 * self.settings.window_days
         for story in [s for s in self.stories.values() if (today - s.last_seen).days > limit]:
             self._unindex(story)
             del self.stories[story.story_id]
+            if story.story_id in self.changed:
+                self.closed[story.story_id] = story
             for cluster in story.clusters:
                 if self._by_cluster.get(cluster) == story.story_id:
                     del self._by_cluster[cluster]
@@ -148,7 +164,7 @@ class Assigner:
             self._join(self.stories[copied], doc, vector, copy=True)
             return copied
         best: tuple[float, str] | None = None
-        for story_id in self._candidates(vector):
+        for story_id in self._candidates(vector, doc.towns):
             story = self.stories[story_id]
             score = self._score(story, doc, vector)
             if score is not None and (best is None or score > best[0]):
@@ -161,10 +177,12 @@ class Assigner:
         self._join(self.stories[best[1]], doc, vector, copy=False)
         return best[1]
 
-    def _candidates(self, vector: dict[str, float]) -> list[str]:
+    def _candidates(self, vector: dict[str, float], towns: frozenset[str]) -> list[str]:
+        """Open stories sharing MIN_SHARED of the article's salient terms, or a town."""
         salient = sorted(vector, key=lambda t: (-vector[t], t))[:QUERY_TERMS]
         shared = Counter(s for t in salient for s in self._postings.get(t, ()))
-        return sorted(s for s, n in shared.items() if n >= MIN_SHARED)
+        local = {s for town in towns for s in self._by_town.get(town, ())}
+        return sorted(local | {s for s, n in shared.items() if n >= MIN_SHARED})
 
     def _score(self, story: Story, doc: Doc, vector: dict[str, float]) -> float | None:
         """The similarity of doc to story, net of the day penalty; None when they cannot be
@@ -174,8 +192,7 @@ class Assigner:
         if gap > s.window_days or not _places_agree(story, doc):
             return None
         score = cosine(vector, _unit(story.terms))
-        score += s.place_bonus * bool(story.towns & doc.towns)
-        score += s.entity_bonus * bool(story.entities & doc.entities)
+        score += s.place_bonus * bool(_main(story.towns) & doc.towns)
         score -= s.day_penalty * gap
         return score if score >= s.threshold else None
 
@@ -190,8 +207,8 @@ class Assigner:
         story.sources.add(doc.source)
         if not copy:
             story.original_sources.add(doc.source)
-        story.towns |= doc.towns
-        story.governorates |= doc.governorates
+        story.towns.update(doc.towns)
+        story.governorates.update(doc.governorates)
         story.entities |= doc.entities
         if doc.cluster:
             story.clusters.add(doc.cluster)
@@ -200,10 +217,16 @@ class Assigner:
 
 
 def _places_agree(story: Story, doc: Doc) -> bool:
-    if story.towns and doc.towns and not story.towns & doc.towns:
+    towns, governorates = _main(story.towns), _main(story.governorates)
+    if towns and doc.towns and not towns & doc.towns:
         return False
-    return not (story.governorates and doc.governorates
-                and not story.governorates & doc.governorates)
+    return not (governorates and doc.governorates and not governorates & doc.governorates)
+
+
+def _main(places: Counter[str]) -> set[str]:
+    """The places at least half as many articles name as the most named one."""
+    most = max(places.values(), default=0)
+    return {place for place, n in places.items() if 2 * n >= most}
 
 
 def doc_places(place_ids: Iterable[str], kind_of: Callable[[str], str],

@@ -7,8 +7,10 @@ The Prefect flows call these in order; a test can call them directly.
 - ``rows``: a row per page, checked and split into articles and quarantine
 - ``summary``: the run's counts and manifest; writing and committing a batch
 - ``run``: the loop every kind of run goes through (``Run``), over ``overlap``'s three stages
+- ``enrich``: between check and write, stories, mentions and watchlist matches
 """
 
+from rasid.pipeline.enrich import Enricher, load_enricher
 from rasid.pipeline.batches import FIRST_BATCH, batch_sizes, published_within
 from rasid.pipeline.rows import CheckedBatch, build_row, check_rows, extract_kwargs
 from rasid.pipeline.overlap import overlap
@@ -26,8 +28,9 @@ from rasid.pipeline.summary import (
 )
 
 __all__ = [
-    "FIRST_BATCH", "MANIFEST_FORMAT", "Batch", "CheckedBatch", "LakeState", "Run", "RunSummary",
-    "SourceStats", "batch_sizes", "build_row", "check_and_write", "check_rows", "commit_run",
-    "extract_kwargs", "failure_record", "load_state", "new_run_id", "overlap", "published_within",
+    "FIRST_BATCH", "MANIFEST_FORMAT", "Batch", "CheckedBatch", "Enricher", "LakeState", "Run",
+    "RunSummary", "SourceStats", "batch_sizes", "build_row", "check_and_write", "check_rows",
+    "commit_run", "extract_kwargs", "failure_record", "load_enricher", "load_state", "new_run_id",
+    "overlap", "published_within",
     "record_of", "select_new", "write_batch",
 ]

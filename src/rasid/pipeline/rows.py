@@ -55,6 +55,7 @@ def build_row(
         "encoding": page.encoding,
         "fetched_at": page.fetched_at,
         "run_id": run_id,
+        "story_id": None,  # set by the enrich stage for stored articles
         "run_date": run_date,
     }
 
@@ -128,6 +129,8 @@ class CheckedBatch:
     quarantine: list[dict[str, Any]]
     outcome: checks.CheckOutcome
     signatures: dict[str, str] = field(default_factory=dict)  # article_id -> MinHash, encoded
+    mentions: list[dict[str, Any]] = field(default_factory=list)  # set by the enrich stage
+    matches: list[dict[str, Any]] = field(default_factory=list)  # watchlist matches, likewise
 
 
 def check_rows(

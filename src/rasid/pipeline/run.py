@@ -18,6 +18,7 @@ from rasid.config import Source
 from rasid.discover import DiscoveryResult
 from rasid.models import Candidate, Extracted, FetchFailure, Page
 from rasid.pipeline.batches import batch_sizes
+from rasid.pipeline.enrich import Enricher
 from rasid.pipeline.overlap import overlap
 from rasid.pipeline.rows import CheckedBatch, build_row, check_rows
 from rasid.pipeline.state import LakeState, select_new
@@ -50,11 +51,14 @@ Store = Callable[[Batch, list[dict[str, Any]]], tuple[CheckedBatch, Files]]
 
 def check_and_write(
     lake: Lake, run_id: str, part: int, rows: list[dict[str, Any]], archive: list[Page],
-    sources: Mapping[str, Source], state: LakeState,
+    sources: Mapping[str, Source], state: LakeState, enricher: Enricher | None = None,
 ) -> tuple[CheckedBatch, Files]:
-    """A batch after extraction: the suite splits its rows into articles and quarantine, then
-    its files are written (staged until the run's commit), with ``archive`` as raw WARCs."""
+    """A batch after extraction: the suite splits its rows into articles and quarantine, the
+    enrich stage gives the articles their stories, mentions and watchlist matches, then its
+    files are written (staged until the run's commit), with ``archive`` as raw WARCs."""
     batch = check_rows(rows, dict(sources), state)
+    if enricher is not None:
+        batch.mentions, batch.matches = enricher.enrich(batch.articles)
     return batch, write_batch(lake, run_id, part, batch, archive)
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rasid.models import FUNNEL, FetchFailure, Page, Validator
+from rasid.pipeline.enrich import Enricher
 from rasid.pipeline.rows import CheckedBatch
 from rasid.storage import Lake
 
@@ -88,6 +89,7 @@ class RunSummary:
     failures: list[dict[str, Any]] = field(default_factory=list)
     checks: list[dict[str, Any]] = field(default_factory=list)
     report: str | None = None
+    watchlists: dict[str, int] = field(default_factory=dict)  # matches per watchlist, this run
     # Committed files this run supersedes, by kind (a reprocess replaces every row file).
     removes: dict[str, list[str]] = field(default_factory=dict)
     # Per source: the feeds and sitemaps its site points to that sources.yaml does not name.
@@ -149,6 +151,7 @@ class RunSummary:
             "records": self.records,
             "failures": self.failures,
             "report": self.report,
+            "watchlists": self.watchlists,
             "source_config": self.source_config,
             **({"removes": self.removes} if self.removes else {}),
             "site_pointers": self.site_pointers,
@@ -178,6 +181,9 @@ def write_batch(lake: Lake, run_id: str, part: int, batch: CheckedBatch, pages: 
             files["raw"].append(key)
     files["articles"] = lake.write_rows("articles", batch.articles, f"{run_id}-{part:04d}")
     files["quarantine"] = lake.write_rows("quarantine", batch.quarantine, f"{run_id}-{part:04d}")
+    files["mentions"] = lake.write_rows("mentions", batch.mentions, f"{run_id}-{part:04d}")
+    files["watchlist_matches"] = lake.write_rows("watchlist_matches", batch.matches,
+                                                 f"{run_id}-{part:04d}")
     if batch.outcome.validation:
         # The GX result itself, so Data Docs can be built later from committed runs alone.
         key = f"reports/validations/{run_id}/part-{part:04d}.json"
@@ -185,6 +191,10 @@ def write_batch(lake: Lake, run_id: str, part: int, batch: CheckedBatch, pages: 
     return files
 
 
-def commit_run(lake: Lake, summary: RunSummary) -> str:
+def commit_run(lake: Lake, summary: RunSummary, enricher: Enricher | None = None) -> str:
+    """Commit the run; with the enrich stage, its stories' new states go in the same commit."""
+    if enricher is not None:
+        summary.files["stories"] = lake.write_rows("stories", enricher.story_rows(), summary.run_id)
+        summary.watchlists = dict(sorted(enricher.matched.items()))
     summary.finished_at = datetime.now(UTC)
     return lake.commit(summary.run_id, summary.manifest())

@@ -121,17 +121,20 @@ class Lake:
         self, kind: str, path: str, table: pa.Table, run_id: str, *, rows_per_file: int = 100_000
     ) -> list[str]:
         """Stage one partition's rows (an Arrow table with the file schema of ``kind``) as
-        ``<path>/<run_id>-<n>.parquet``, sorted by article_id; return the final keys."""
+        ``<path>/<run_id>-<n>.parquet``, sorted by its key column (article_id for articles);
+        return the final keys."""
         check_run_id(run_id)
         if not check_key(path).startswith(f"{kind}/"):
             raise ValueError(f"{path!r} is not a partition of {kind}")
         if not table.schema.equals(contract.arrow_schema(kind)):
             raise ValueError(f"{kind} rows for {path} do not have the contract's file schema")
-        ordered = table.sort_by("article_id")
+        column = contract.key_column(kind)
+        ordered = table.sort_by(column)
         keys = []
         for n, start in enumerate(range(0, ordered.num_rows, rows_per_file)):
             key = f"{path}/{run_id}-{n}.parquet"
-            self._stage(key, parquet.encode_table(ordered.slice(start, rows_per_file)), run_id, parquet.article_ids)
+            self._stage(key, parquet.encode_table(ordered.slice(start, rows_per_file)), run_id,
+                        parquet.key_values(column))
             keys.append(key)
         return keys
 

@@ -22,7 +22,7 @@ from rasid.config import SLUG_PATTERN
 MANIFESTS = "_manifests"
 STAGING = "_staging"
 # Prefixes whose files only the commit protocol writes; write_bytes may not touch them.
-PROTOCOL_PREFIXES = (*contract.CONTRACTS, "raw", MANIFESTS, STAGING)
+PROTOCOL_PREFIXES = (*contract.TABLES, "raw", MANIFESTS, STAGING)
 # A run id becomes part of object keys; a leading "_" or "." would make Spark skip the files.
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

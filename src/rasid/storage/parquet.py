@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -19,7 +20,8 @@ def rows_table(kind: str, rows: list[dict[str, Any]]) -> pa.Table:
         if set(row) != expected:
             missing, unknown = sorted(expected - set(row)), sorted(set(row) - expected)
             raise ValueError(
-                f"{kind} row {row.get('article_id')!r}: missing {missing}, unknown {unknown}"
+                f"{kind} row {row.get(contract.key_column(kind))!r}: missing {missing}, "
+                f"unknown {unknown}"
             )
     table = pa.Table.from_pylist(rows, schema=contract.arrow_schema(kind))
     # Arrow does not enforce non-null fields on conversion, so the contract's "required" is
@@ -29,7 +31,7 @@ def rows_table(kind: str, rows: list[dict[str, Any]]) -> pa.Table:
             nulls = table.filter(pc.is_null(table.column(field.name)))
             raise ValueError(
                 f"{kind} column {field.name!r} is required but is null for article "
-                f"{nulls.column('article_id')[0].as_py()!r}"
+                f"{nulls.column(contract.key_column(kind))[0].as_py()!r}"
             )
     return table
 
@@ -41,7 +43,9 @@ def encode_table(table: pa.Table) -> bytes:
     return bytes(sink.getvalue().to_pybytes())
 
 
-def article_ids(data: bytes) -> frozenset[str]:
-    """The article ids a Parquet file holds."""
-    return frozenset(pq.read_table(io.BytesIO(data), columns=["article_id"]).column(0).to_pylist())
+def key_values(column: str) -> Callable[[bytes], frozenset[str]]:
+    """Reads the values of a table's key column (article_id for articles) a Parquet file holds."""
+    def values(data: bytes) -> frozenset[str]:
+        return frozenset(pq.read_table(io.BytesIO(data), columns=[column]).column(0).to_pylist())
+    return values
 

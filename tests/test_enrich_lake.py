@@ -1,0 +1,97 @@
+"""The enrich stage against a real local lake: stories carried across runs through the
+stories table, mentions and watchlist matches committed with the articles, old files read."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from rasid import checks, contract, pipeline
+from rasid.storage import Lake, open_lake
+from tests.lake_support import article, page_of
+
+GOLDEN = Path(__file__).parent / "golden" / "enrich"
+ARTICLES = yaml.safe_load((GOLDEN / "stories.yaml").read_text(encoding="utf-8"))["articles"]
+WATCHLISTS = "watchlists:\n  - {id: fires, name: حرائق, query: 'حريق OR fire'}\n"
+
+
+def _rows() -> dict[str, dict[str, Any]]:
+    rows = {}
+    for n, golden in enumerate(ARTICLES):
+        row = article(golden["source"], golden["day"], n) | {
+            "title": golden["title"], "body": golden["body"]}
+        row["near_duplicate_cluster"] = row["article_id"]
+        rows[golden["id"]] = row
+    copy = rows["daraa-aid-copy"]
+    copy["near_duplicate_cluster"] = copy["near_duplicate_of"] = rows["daraa-aid-a"]["article_id"]
+    return rows
+
+
+def _run(lake: Lake, rows: list[dict[str, Any]], today: date, watchlists: Path) -> str:
+    summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
+    enricher = pipeline.load_enricher(lake, summary.run_id, today, watchlists=watchlists)
+    rows = [r | {"run_id": summary.run_id} for r in rows]
+    batch = pipeline.CheckedBatch(rows, [], checks.CheckOutcome())
+    batch.mentions, batch.matches = enricher.enrich(batch.articles)
+    files = pipeline.write_batch(lake, summary.run_id, 0, batch, [page_of(r) for r in rows])
+    summary.add_batch(batch, files)
+    pipeline.commit_run(lake, summary, enricher)
+    return summary.run_id
+
+
+def test_stories_carry_over_runs_and_tables_are_committed(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path / "lake"))
+    watchlists = tmp_path / "watchlists.yaml"
+    watchlists.write_text(WATCHLISTS, encoding="utf-8")
+    rows = _rows()
+    ordered = sorted(rows, key=lambda k: (rows[k]["published_date"], k))
+    first, second = ordered[:6], ordered[6:]
+    _run(lake, [rows[k] for k in first], date(2026, 3, 2), watchlists)
+    _run(lake, [rows[k] for k in second], date(2026, 3, 5), watchlists)
+
+    stored = {r["article_id"]: r for r in lake.dataset("articles").to_table().to_pylist()}
+    story_of = {name: stored[rows[name]["article_id"]]["story_id"] for name in rows}
+    events = {g["id"]: g["event"] for g in ARTICLES}
+    for a in rows:
+        for b in rows:
+            assert (story_of[a] == story_of[b]) == (events[a] == events[b]), (a, b)
+
+    states = lake.dataset("stories").to_table().to_pylist()
+    latest = {}
+    for state in sorted(states, key=lambda s: s["updated_at"]):
+        latest[state["story_id"]] = state
+    homs = latest[story_of["homs-fire-a"]]
+    assert homs["article_count"] == 4 and homs["sources"] == ["furat", "halab", "sham"]
+    assert homs["first_seen"] == date(2026, 3, 2) and homs["last_seen"] == date(2026, 3, 3)
+    assert "geonames:169577" in homs["places"]
+    daraa = latest[story_of["daraa-aid-a"]]
+    assert daraa["article_count"] == 3 and daraa["independent_sources"] == 2
+
+    mentions = lake.dataset("mentions").to_table().to_pylist()
+    homs_fire = rows["homs-fire-b"]["article_id"]
+    assert {"geonames:169577", "rasid:organisation:syrian-civil-defence"} <= {
+        m["entity_id"] for m in mentions if m["article_id"] == homs_fire}
+    matched = {m["article_id"] for m in lake.dataset("watchlist_matches").to_table().to_pylist()}
+    fires = {rows[k]["article_id"] for k in rows if "fire" in k}
+    assert fires <= matched and rows["aleppo-power-a"]["article_id"] not in matched
+    runs = [m for m in lake.manifests() if m.get("watchlists")]
+    assert sum(m["watchlists"]["fires"] for m in runs) == len(fires)
+
+
+def test_articles_written_before_stories_existed_read_with_an_empty_story(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    row = article("sham", date(2026, 3, 1), 1)
+    old = contract.arrow_schema("articles").remove(
+        contract.arrow_schema("articles").get_field_index("story_id"))
+    table = pa.Table.from_pylist([{k: v for k, v in row.items() if k in old.names}], schema=old)
+    key = f"{lake.partition_path('articles', {'source': 'sham', 'published_date': row['published_date']})}/old-0.parquet"
+    (tmp_path / key).parent.mkdir(parents=True)
+    pq.write_table(table, tmp_path / key)
+    lake.commit("old", {"files": {"articles": [key]}})
+    [read] = lake.dataset("articles").to_table().to_pylist()
+    assert read["article_id"] == row["article_id"] and read["story_id"] is None

@@ -41,6 +41,7 @@ def demo_run(demo_site: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     root = tmp_path_factory.mktemp("flow")
     sources = root / "sources.yaml"
     sources.write_text(demo_site.sources_yaml(), encoding="utf-8")
+    (root / "watchlists.yaml").write_text(demo_site.watchlists_yaml(), encoding="utf-8")
     lake = root / "lake"
     first = run_collect(sources, str(lake))
     rows_after_first = query(lake, "SELECT count(*) FROM LAKE")[0][0]
@@ -131,6 +132,30 @@ def test_the_report_is_written_to_the_lake(demo_run: dict[str, Any]) -> None:
     report = demo_run["lake"] / demo_run["first"]["report"]
     html = report.read_text(encoding="utf-8")
     assert 'dir="rtl"' in html and "لم يُعثر على تاريخ النشر" in html
+
+
+def test_the_demo_event_is_one_story_across_the_three_outlets(demo_run: dict[str, Any]) -> None:
+    """The Aleppo market fire, told by each outlet in its own words, is one story; the Homs
+    market fire two days later is another; places, people and the fires watchlist are found."""
+    lake = demo_run["lake"]
+    fire = query(lake, "SELECT story_id, source FROM LAKE WHERE title LIKE '%سوق الهال%'")
+    assert len(fire) == 4 and len({story for story, _ in fire}) == 1
+    assert {source for _, source in fire} == {"sham-today", "furat-post", "halab-online"}
+    [(homs_story,)] = query(lake, "SELECT story_id FROM LAKE WHERE title LIKE '%وسط حمص%'")
+    assert homs_story != fire[0][0]
+    stories = query(lake, "SELECT story_id, article_count, independent_sources FROM LAKE "
+                          "WHERE story_id = '" + fire[0][0] + "'", kind="stories")
+    assert stories[-1][1:] == (4, 3)
+    named = {e for (e,) in query(lake, "SELECT DISTINCT entity_id FROM LAKE", kind="mentions")}
+    assert {"geonames:170063", "rasid:place:aleppo-shaar", "geonames:169577",
+            "rasid:person:governor-of-aleppo", "rasid:organisation:syrian-civil-defence"} <= named
+    fires = query(lake, "SELECT count(*) FROM LAKE WHERE watchlist_id = 'fires'",
+                  kind="watchlist_matches")[0][0]
+    assert fires >= 5 and demo_run["first"]["watchlists"]["fires"] == fires
+    assert demo_run["second"]["watchlists"] == {}  # a second run adds nothing
+    html = (lake / demo_run["first"]["report"]).read_text(encoding="utf-8")
+    assert 'id="news"' in html and f'data-story="{fire[0][0]}"' in html
+    assert 'data-watchlist="fires"' in html and 'data-entity="geonames:170063"' in html
 
 
 def test_the_same_demo_into_s3(demo_sources: Path, s3_lake: str) -> None:

@@ -95,3 +95,31 @@ def test_articles_written_before_stories_existed_read_with_an_empty_story(tmp_pa
     lake.commit("old", {"files": {"articles": [key]}})
     [read] = lake.dataset("articles").to_table().to_pylist()
     assert read["article_id"] == row["article_id"] and read["story_id"] is None
+
+
+def test_the_report_shows_stories_places_people_and_watchlists(tmp_path: Path) -> None:
+    from rasid.report.facts import gather
+    from rasid.report.render import Links, render_html
+    from rasid.report.view import build
+
+    lake = open_lake(str(tmp_path / "lake"))
+    watchlists = tmp_path / "watchlists.yaml"
+    watchlists.write_text(WATCHLISTS, encoding="utf-8")
+    rows = _rows()
+    summary_rows = [rows[k] for k in rows]
+    run_id = _run(lake, summary_rows, date(2026, 3, 5), watchlists)
+    stored = {r["article_id"]: r for r in lake.dataset("articles").to_table().to_pylist()}
+    homs = stored[rows["homs-fire-a"]["article_id"]]["story_id"]
+
+    news = gather(lake, run_id).news
+    [top] = [s for s in news.run_stories if s.story_id == homs]
+    assert top.independent == 3 and len(top.articles) == 4
+    assert news.run_stories[0].story_id == homs  # the most told story comes first
+    assert "geonames:169577" in [p.entity_id for p in news.places]
+    assert "rasid:organisation:syrian-civil-defence" in [p.entity_id for p in news.people]
+    [fires] = news.watchlists
+    assert fires.id == "fires" and fires.name == "حرائق" and fires.total == fires.run_count == 5
+
+    page = render_html(build(gather(lake, run_id)), Links("", False, {}))
+    assert f'data-story="{homs}"' in page and 'data-watchlist="fires"' in page
+    assert rows["homs-fire-b"]["url"] in page  # each story lists its articles, linked

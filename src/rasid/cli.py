@@ -103,6 +103,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="rasid-demo-") as tmp:
             sources_file = Path(tmp) / "sources.yaml"
             sources_file.write_text(server.sources_yaml(), encoding="utf-8")
+            sources_file.with_name("watchlists.yaml").write_text(server.watchlists_yaml(),
+                                                                 encoding="utf-8")
             print(f"demo news site: {', '.join(server.base_url(s.id) for s in server.sources())}",
                   file=out)
             result = _collect(str(sources_file), args.lake, args)

@@ -144,6 +144,11 @@ class DemoServer:
         entries = [source.model_dump(mode="json") for source in self.sources()]
         return yaml.safe_dump({"sources": entries}, allow_unicode=True, sort_keys=False)
 
+    @staticmethod
+    def watchlists_yaml() -> str:
+        """The demo's watchlists, to be written beside its sources file."""
+        return resources.files("rasid.demo").joinpath("watchlists.yaml").read_text(encoding="utf-8")
+
     def allowlist(self) -> str:
         """The value for RASID_ALLOW_PRIVATE_HOSTS that lets the fetcher reach the demo."""
         return ",".join(DEMO_HOSTS.values())

@@ -26,7 +26,7 @@ def analyse(matcher: Matcher, *, article_id: str, source: str, day: date, title:
     text = normalised_text(title, body)
     mentions = matcher.find(text)
     lead_end = len(text.split("\n", 1)[0]) + LEAD_CHARS if title else LEAD_CHARS
-    syrian = {e.id: e for e in matcher.entities if e.country == "SY"}
+    syrian = matcher.syrian
     lead_places = [m.entity_id for m in mentions
                    if m.entity_id in syrian and m.first_position < lead_end]
     towns, governorates = doc_places(

@@ -134,8 +134,9 @@ def build(curated: dict[str, Any]) -> list[dict[str, Any]]:
         if not (syrian or regional or (city["name"] in capitals and city["population"] > 1e6)):
             continue
         extra = curated["aliases"].get(str(city["geonameid"]), {})
-        ar = list(dict.fromkeys([*extra.get("ar", []),
-                                 *_arabic_names(city["alternatenames"], dropped)]))
+        ar = list(dict.fromkeys([*([extra["name"]] if "name" in extra else []),
+                                 *_arabic_names(city["alternatenames"], dropped),
+                                 *extra.get("ar", [])]))
         if not ar:
             continue
         parent = (by_admin1.get(city["admin1code"]) if syrian

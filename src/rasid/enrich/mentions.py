@@ -75,6 +75,7 @@ class Matcher:
     def __init__(self, entities: Sequence[Entity]) -> None:
         self.entities = list(entities)
         self._parents = {e.id: e.parent for e in self.entities}
+        self.syrian = {e.id: e for e in self.entities if e.country == "SY"}  # places in Syria
         owners: dict[str, list[tuple[int, str]]] = {}
         for index, entity in enumerate(self.entities):
             for alias in entity.names:

@@ -102,6 +102,7 @@ class Assigner:
         self._postings: dict[str, set[str]] = {}
         self._by_cluster: dict[str, str] = {}
         self._by_town: dict[str, set[str]] = {}
+        self._norms: dict[str, float] = {}  # each story centroid's length, once per change
         self.changed: set[str] = set()  # stories a batch created or grew
         self.closed: dict[str, Story] = {}  # changed stories that have left the window since
         for story in stories:
@@ -151,6 +152,7 @@ class Assigner:
         for story in [s for s in self.stories.values() if (today - s.last_seen).days > limit]:
             self._unindex(story)
             del self.stories[story.story_id]
+            self._norms.pop(story.story_id, None)
             if story.story_id in self.changed:
                 self.closed[story.story_id] = story
             for cluster in story.clusters:
@@ -191,13 +193,19 @@ class Assigner:
         gap = max((doc.day - story.last_seen).days, (story.first_seen - doc.day).days, 0)
         if gap > s.window_days or not _places_agree(story, doc):
             return None
-        score = cosine(vector, _unit(story.terms))
+        score = cosine(vector, story.terms) / self._norm(story)
         score += s.place_bonus * bool(_main(story.towns) & doc.towns)
         score -= s.day_penalty * gap
         return score if score >= s.threshold else None
 
+    def _norm(self, story: Story) -> float:
+        if story.story_id not in self._norms:
+            self._norms[story.story_id] = math.sqrt(sum(v * v for v in story.terms.values())) or 1.0
+        return self._norms[story.story_id]
+
     def _join(self, story: Story, doc: Doc, vector: dict[str, float], *, copy: bool) -> None:
         self._unindex(story)
+        self._norms.pop(story.story_id, None)
         for term, weight in vector.items():
             story.terms[term] = story.terms.get(term, 0.0) + weight
         story.terms = dict(story.top_terms())

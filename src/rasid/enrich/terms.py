@@ -76,6 +76,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.casefold())
 
 
+@lru_cache(maxsize=200_000)
 def is_stop(word: str) -> bool:
     return normalize_arabic(word) in _ARABIC_STOP or word in _ENGLISH_STOP
 

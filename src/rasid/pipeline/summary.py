@@ -90,6 +90,7 @@ class RunSummary:
     checks: list[dict[str, Any]] = field(default_factory=list)
     report: str | None = None
     watchlists: dict[str, int] = field(default_factory=dict)  # matches per watchlist, this run
+    watchlist_names: dict[str, str] = field(default_factory=dict)
     # Committed files this run supersedes, by kind (a reprocess replaces every row file).
     removes: dict[str, list[str]] = field(default_factory=dict)
     # Per source: the feeds and sitemaps its site points to that sources.yaml does not name.
@@ -152,6 +153,7 @@ class RunSummary:
             "failures": self.failures,
             "report": self.report,
             "watchlists": self.watchlists,
+            "watchlist_names": self.watchlist_names,
             "source_config": self.source_config,
             **({"removes": self.removes} if self.removes else {}),
             "site_pointers": self.site_pointers,
@@ -196,5 +198,6 @@ def commit_run(lake: Lake, summary: RunSummary, enricher: Enricher | None = None
     if enricher is not None:
         summary.files["stories"] = lake.write_rows("stories", enricher.story_rows(), summary.run_id)
         summary.watchlists = dict(sorted(enricher.matched.items()))
+        summary.watchlist_names = {w.id: w.name for w in enricher.watchlists}
     summary.finished_at = datetime.now(UTC)
     return lake.commit(summary.run_id, summary.manifest())

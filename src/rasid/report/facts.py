@@ -19,6 +19,7 @@ from rasid.checks import Words
 from rasid.report import labels
 from rasid.report.attention import attention
 from rasid.report.labels import DATE_NOTES
+from rasid.report.news import News, gather_news
 from rasid.storage import Lake
 
 WINDOW_DAYS = 14  # trends and article lists cover the runs of the last two weeks ...
@@ -59,6 +60,7 @@ class Facts:
     problems: list[Problem]
     failures: list[FailedFetch]
     rules: list[checks.Rule] = field(default_factory=checks.rules)
+    news: News = field(default_factory=News)  # stories, places, people, watchlists
 
     @property
     def run(self) -> Manifest:
@@ -125,7 +127,9 @@ def gather(lake: Lake, run_id: str | None = None, manifests: list[Manifest] | No
         raise LookupError(f"no committed run in {lake.uri}")
     runs = window(manifests, run_id)
     later = manifests[manifests.index(runs[-1]) + 1 :]
-    return Facts(runs, _problems(lake, runs), _failed_fetches(runs, later))
+    names = {sid: name for m in runs for sid, name in m.get("source_names", {}).items()}
+    return Facts(runs, _problems(lake, runs), _failed_fetches(runs, later),
+                 news=gather_news(lake, runs[-1], runs, names))
 
 
 def _problems(lake: Lake, runs: list[Manifest]) -> list[Problem]:

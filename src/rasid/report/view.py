@@ -13,6 +13,7 @@ from rasid.checks import Words
 from rasid.report import labels, trends
 from rasid.report.facts import Facts, FailedFetch, Manifest, Problem, when
 from rasid.report.labels import COUNT_LABELS, CountLabel
+from rasid.report.news import News
 
 # Lists of failing articles longer than this start folded.
 OPEN_LIMIT = 25
@@ -131,6 +132,7 @@ class ReportView:
     sources: tuple[SourceView, ...]
     trend: Trend  # all sources
     history: tuple[RunRow, ...]  # newest first
+    news: News = News()  # what the news said: stories, places, people, watchlists
 
     @property
     def attention(self) -> tuple[SourceView, ...]:
@@ -154,6 +156,7 @@ def build(facts: Facts) -> ReportView:
         sources=tuple(_source(facts, sid, times) for sid in facts.sources),
         trend=_trend(facts, None, "all"),
         history=tuple(_run_row(m) for m in reversed(facts.runs)),
+        news=facts.news,
     )
 
 

@@ -9,7 +9,11 @@ def sizes(total: int, batch_size: int, first: int, closes_early: int = 0) -> lis
     """The batches a run of ``total`` results takes; the first ``closes_early`` batches close
     (on their time limit) with half of what they asked for."""
     left, taken = total, []
-    for n, size in enumerate(batch_sizes(lambda: left, batch_size, first)):
+
+    def remaining() -> int:
+        return left
+
+    for n, size in enumerate(batch_sizes(remaining, batch_size, first)):
         got = max(1, size // 2) if n < closes_early else min(size, left)
         taken.append(got)
         left -= got

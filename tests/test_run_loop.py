@@ -9,7 +9,14 @@ from typing import Any
 
 from rasid import extract, pipeline
 from rasid.config import Source
-from rasid.models import HOST_UNRESPONSIVE, RUN_OUT_OF_TIME, Candidate, Extracted, FetchFailure, Page
+from rasid.models import (
+    HOST_UNRESPONSIVE,
+    RUN_OUT_OF_TIME,
+    Candidate,
+    Extracted,
+    FetchFailure,
+    Page,
+)
 from rasid.storage import open_lake
 from rasid.urls import url_id
 
@@ -81,7 +88,11 @@ def test_every_stage_counts_once_and_batches_overlap_in_order(tmp_path: Path) ->
 
     # The next batch is fetched while the one before it extracts; each is stored after.
     left, sizes = len(queue), []
-    for size in pipeline.batch_sizes(lambda: left, 3):
+
+    def remaining() -> int:
+        return left
+
+    for size in pipeline.batch_sizes(remaining, 3):
         sizes.append(min(size, left))
         left -= sizes[-1]
     expected = [f"fetch {sizes[0]}", "extract 0"]

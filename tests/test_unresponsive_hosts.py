@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from rasid.config import Settings, Source
-from rasid.fetch.lanes import Budget, FetchStream
 from rasid.fetch import Fetcher
+from rasid.fetch.lanes import Budget, FetchStream
 from rasid.models import (
     HOST_OUT_OF_TIME,
     HOST_UNRESPONSIVE,

@@ -95,12 +95,12 @@ def _left(stats: Mapping[str, Any]) -> list[tuple[str, str]]:
     found = []
     if set_aside := reasons.get(HOST_UNRESPONSIVE, 0):
         trouble = {r: n for r, n in reasons.items() if r not in LEFT_FOR_NEXT_RUN}
-        found.append((HOST_SET_ASIDE, f"its host kept failing ({_reasons(trouble)}), so the run "
-                                      f"set it aside: {set_aside} URLs left for the next run"))
+        found.append((HOST_SET_ASIDE, (f"its host kept failing ({_reasons(trouble)}), so the run"
+                                       f" set it aside: {set_aside} URLs left for the next run")))
     late = {r: reasons[r] for r in (HOST_OUT_OF_TIME, RUN_OUT_OF_TIME) if reasons.get(r)}
     if late:
-        found.append((OUT_OF_TIME, f"{sum(late.values())} URLs left for the next run, out of "
-                                   f"time ({_reasons(late)})"))
+        found.append((OUT_OF_TIME, (f"{sum(late.values())} URLs left for the next run, out of"
+                                    f" time ({_reasons(late)})")))
     return found
 
 

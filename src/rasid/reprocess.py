@@ -24,7 +24,7 @@ from rasid.enrich.stories import Assigner
 from rasid.enrich.watchlists import load_watchlists
 from rasid.config import ConfigError, Source
 from rasid.fetch.decoding import decode_html
-from rasid.models import Extracted, Page
+from rasid.models import Encoded, Extracted, Page
 from rasid.pipeline import (
     Batch,
     CheckedBatch,
@@ -70,8 +70,9 @@ def reprocess(
 
     with extract.extraction_pool(workers) as pool:
         def start_extract(batch: Batch) -> Callable[[], list[Extracted]]:
-            items = [(p.encoded, p.final_url, extract_kwargs(p, batch.sources[p.source_id],
-                                                             batch.clock)) for p in batch.pages]
+            items: list[tuple[str | Encoded, str, dict[str, Any]]] = [
+                (p.encoded, p.final_url, extract_kwargs(p, batch.sources[p.source_id], batch.clock))
+                for p in batch.pages]
             extracted = extract.extract_many(items, executor=pool)
             return lambda: extracted
 

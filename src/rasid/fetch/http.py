@@ -32,7 +32,7 @@ from rasid.fetch.body import BoundedBody, is_html
 from rasid.fetch.connection import GuardedAdapter, response_deadline
 from rasid.fetch.decoding import decode_html
 from rasid.fetch.errors import FetchError, Problem
-from rasid.fetch.hosts import HostGate, Hosts, host_key
+from rasid.fetch.hosts import HostGate, Hosts
 from rasid.models import RUN_OUT_OF_TIME, Candidate, FetchFailure, Page, Validator
 from rasid.netguard import AddressGuard, BlockedAddress
 

@@ -117,7 +117,11 @@ class Run:
         """The first stage of a collection: the results of ``total`` candidates, fetched
         host by host, taken in batches (which mix sources, as pages come in)."""
         left = total
-        for part, size in enumerate(batch_sizes(lambda: left, batch_size)):
+
+        def remaining() -> int:
+            return left
+
+        for part, size in enumerate(batch_sizes(remaining, batch_size)):
             pages, failures = take(size)
             self.fetched(pages, failures)
             left -= len(pages) + len(failures)

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rasid.cli import EXIT_USAGE
 from tests.conftest import PLANTED_SECRET
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -188,7 +189,7 @@ def test_extract_reads_naive_times_in_the_given_timezone(tmp_path: Path) -> None
     assert damascus["published_at"].startswith("2026-11-16T05:00:00")
     assert casablanca["published_at"].startswith("2026-11-16T07:00:00")
     wrong = rasid("extract", str(page), "--timezone", "Mars/Olympus")
-    assert wrong.returncode == 2 and "Mars/Olympus" in wrong.stderr
+    assert wrong.returncode == EXIT_USAGE and "Mars/Olympus" in wrong.stderr
 
 
 def test_global_options_work_after_the_command(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from rasid import evaluate
-from rasid.cli import main
+from rasid.cli import EXIT_CONFIG, main
 from rasid.evaluate import Evaluation, Quality, SetResult
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -177,4 +177,4 @@ def test_cli_prints_the_table_and_the_gate_verdict(
     assert status == 0 and "gate: passed" in out
     assert main(["eval", "--golden", str(one_golden), "--gate", "--workers", "1"]) == 1
     assert "zyte: not evaluated" in capsys.readouterr().out
-    assert main(["eval", "--corpus", str(corpus / "absent")]) == 2
+    assert main(["eval", "--corpus", str(corpus / "absent")]) == EXIT_CONFIG

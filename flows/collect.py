@@ -219,7 +219,7 @@ def run(
                      start_extract, store_batch, tick)
 
     flags = health.flag_sources({sid: s.as_dict() for sid, s in summary.sources.items()},
-                                store.collection_runs())
+                                report.committed_runs(store))
     manifest_key = commit_run(store, summary, quote(enricher))
     _publish(summary, write_report(store, summary.run_id))
     publish_flags(flags, "rasid-source-flags", f"run {summary.run_id}", store.uri)

@@ -39,7 +39,7 @@ def daily_report(sources_file: str | None = None, lake: str | None = None) -> di
 
 def _report(sources_file: str, lake: str) -> dict[str, Any]:
     store = open_lake(lake)
-    manifests = store.collection_runs()
+    manifests = report.committed_runs(store)
     if not manifests:
         get_run_logger().warning("no committed run in %s yet: nothing to report", store.uri)
         create_markdown_artifact(f"No committed run in `{store.uri}` yet.", key="rasid-daily-report")

@@ -170,3 +170,34 @@ def test_a_run_that_cannot_write_says_so_and_leaves_nothing_visible(
     assert PLANTED_SECRET not in done.stdout + done.stderr
     lake = open_lake(f"s3://{bucket}/lake")
     assert visible_files(lake, "articles") == [] and lake.manifests() == []
+
+
+def two_runs_at_once(lake_uri: str, env: dict[str, str], sources: str,
+                     clean: dict[str, Any]) -> None:
+    """Two `rasid run` processes on one lake and one site, started together: each article is
+    stored once (the later commit drops the copies the earlier one stored)."""
+    with rasid_process("run", "--sources", sources, "--lake", lake_uri, env=env) as first, \
+            rasid_process("run", "--sources", sources, "--lake", lake_uri, env=env) as second:
+        codes = [first.wait(timeout=600), second.wait(timeout=600)]
+    assert codes == [0, 0]
+    lake = open_lake(lake_uri)
+    assert lake_rows(lake) == clean["rows"]  # comparable() fails on an article stored twice
+    assert_lake_consistent(lake)
+    runs = lake.manifests()
+    assert len(runs) == 2 and [m["seq"] for m in runs] == [1, 2]
+    stored = [len([r for r in m["records"] if r["kind"] == "article"]) for m in runs]
+    assert sum(stored) == len(clean["rows"]["articles"])
+
+
+def test_two_runs_at_once_store_each_article_once_local(
+    env: dict[str, str], sources: str, clean: dict[str, Any], tmp_path: Path
+) -> None:
+    two_runs_at_once(str(tmp_path / "lake"), env, sources, clean)
+
+
+def test_two_runs_at_once_store_each_article_once_s3(
+    env: dict[str, str], sources: str, clean: dict[str, Any], s3_env: dict[str, str]
+) -> None:
+    bucket = f"twice-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    two_runs_at_once(f"s3://{bucket}/lake", {**env, **s3_env}, sources, clean)

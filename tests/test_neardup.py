@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,13 @@ STORY = (
     "المياه. وأضاف أن صهاريج متنقلة ستجول في الأحياء المتضررة لتأمين مياه الشرب للعائلات التي لا "
     "تملك خزانات كافية، وأن رقماً هاتفياً خُصص لتلقي الشكاوى طوال مدة الانقطاع."
 )
+
+
+@pytest.fixture(autouse=True)
+def whole_history_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's articles span months: these tests match them across all of it (the window
+    itself is tested in test_checkpoint.py)."""
+    monkeypatch.setattr(pipeline.state, "NEAR_WINDOW", timedelta(days=3650))
 
 
 def demo_row(page: DemoPage, run_id: str = "run-1") -> dict[str, Any]:

@@ -188,7 +188,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from rasid.storage import open_lake
 
     store = open_lake(args.lake)
-    manifests = store.collection_runs()
+    manifests = report.committed_runs(store)
     if not manifests:
         raise ConfigError(f"no committed run in {store.uri}: run `rasid run` or `rasid demo` first")
     if args.out:

@@ -70,6 +70,7 @@ def compact(
             "removes": removed,
         })
         result.run_id = run_id
+        lake.write_checkpoint()  # runs after it read the compacted file list from there
     result.swept = lake.sweep(stale_after)
     return result
 

@@ -122,6 +122,24 @@ def decode(value: str | None) -> np.ndarray | None:
     return np.frombuffer(raw, dtype="<u2").astype(np.uint16)
 
 
+def decode_many(values: Sequence[str | None]) -> tuple[list[int], np.ndarray]:
+    """The positions of the values ``encode`` wrote (this version, undamaged) and their
+    signatures as one (n, PERMUTATIONS) array."""
+    prefix = f"v{VERSION}:"
+    kept, raw = [], []
+    for position, value in enumerate(values):
+        if value and value.startswith(prefix):
+            try:
+                data = base64.b64decode(value[len(prefix):], validate=True)
+            except ValueError:
+                continue
+            if len(data) == 2 * PERMUTATIONS:
+                kept.append(position)
+                raw.append(data)
+    matrix = np.frombuffer(b"".join(raw), dtype="<u2").astype(np.uint16)
+    return kept, matrix.reshape(len(kept), PERMUTATIONS)
+
+
 def _band_keys(signatures: np.ndarray) -> np.ndarray:
     """(n, BANDS) 64-bit keys: each band's 4 values packed, salted by the band's number."""
     packed = np.ascontiguousarray(signatures.astype("<u2")).view("<u8").astype(np.uint64)
@@ -195,13 +213,35 @@ class Index:
         if known is None or _earlier(published_at, known.earliest_at):
             self.by_cluster[cluster] = Cluster(article_id, published_at)
 
+    def add_many(self, article_ids: Sequence[str], signatures: np.ndarray,
+                 clusters: Sequence[str], published_at: Sequence[float | None]) -> None:
+        """Many stored articles at once (a checkpoint's window): the same as ``add`` for each,
+        with the band keys sorted in one pass."""
+        self._flush()
+        count = len(article_ids)
+        if not count:
+            return
+        grown = np.empty((self._size + count, PERMUTATIONS), dtype=np.uint16)
+        grown[: self._size] = self._signatures[: self._size]
+        grown[self._size:] = signatures
+        owners = np.arange(self._size, self._size + count, dtype=np.int64)
+        self._signatures, self._size = grown, self._size + count
+        self.clusters.extend(clusters)
+        for article_id, cluster, moment in zip(article_ids, clusters, published_at, strict=True):
+            known = self.by_cluster.get(cluster)
+            if known is None or _earlier(moment, known.earliest_at):
+                self.by_cluster[cluster] = Cluster(article_id, moment)
+        self._merge_in(_segment(signatures, owners))
+
     def _flush(self) -> None:
         if not self._pending:
             return
         sigs = np.stack([s for s, _ in self._pending])
         owners = np.array([o for _, o in self._pending], dtype=np.int64)
         self._pending = []
-        segment = _segment(sigs, owners)
+        self._merge_in(_segment(sigs, owners))
+
+    def _merge_in(self, segment: _Segment) -> None:
         while self._segments and len(self._segments[-1].keys) <= len(segment.keys):
             last = self._segments.pop()
             segment = _Segment.of(np.concatenate([last.keys, segment.keys]),

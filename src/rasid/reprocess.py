@@ -77,7 +77,7 @@ def reprocess(
             return lambda: extracted
 
         run.process(_replayed(lake, run, sources), start_extract, store)
-    _carry_over(lake, summary, run.state.known_ids)
+    _carry_over(lake, summary, {record["article_id"] for record in summary.records})
     if any(replaced.values()) or any(summary.files.values()):
         commit_run(lake, summary, enricher)
     return summary

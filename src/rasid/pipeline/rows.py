@@ -90,10 +90,10 @@ def _duplicates(
 ) -> list[str | None]:
     """For each row, the earlier stored copy of its body, if any. Only rows that pass every
     other blocking check can own a body: a copy without a date must not push out a good one."""
-    owner = dict(state.body_owner)
+    owner: dict[str, str] = {}  # this batch's bodies, over the lake's
     out: list[str | None] = []
     for row, ok in zip(rows, eligible, strict=True):
-        first = owner.get(row["body_hash"])
+        first = owner.get(row["body_hash"]) or state.body_owner.get(row["body_hash"])
         if first is None and ok and row["body"]:
             owner[row["body_hash"]] = row["article_id"]
         out.append(first if first and first != row["article_id"] else None)

@@ -25,6 +25,7 @@ from rasid.report.facts import (
     Facts,
     FailedFetch,
     Problem,
+    committed_runs,
     gather,
     window,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "attention",
     "build",
     "build_view",
+    "committed_runs",
     "fetch_reason",
     "gather",
     "link",

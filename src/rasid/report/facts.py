@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -106,8 +106,14 @@ def when(manifest: Manifest) -> str:
     return f"{started(manifest):%Y-%m-%d %H:%M} UTC"
 
 
-def committed_runs(lake: Lake) -> list[Manifest]:
-    """The committed collection runs a report can look at, oldest first."""
+def committed_runs(lake: Lake, run_id: str | None = None) -> list[Manifest]:
+    """The committed collection runs a report on ``run_id`` (default: the latest) can look at,
+    oldest first: those of the last two weeks, read from the lake's checkpoint without the
+    rest of its history; every run only when the one asked for (or the latest) is older."""
+    since = datetime.now(UTC) - timedelta(days=WINDOW_DAYS + 1)
+    recent = lake.collection_runs(since=since)
+    if recent and (run_id is None or any(m["run_id"] == run_id for m in recent)):
+        return recent
     return lake.collection_runs()
 
 
@@ -122,7 +128,7 @@ def window(manifests: list[Manifest], run_id: str | None = None) -> list[Manifes
 
 
 def gather(lake: Lake, run_id: str | None = None, manifests: list[Manifest] | None = None) -> Facts:
-    manifests = committed_runs(lake) if manifests is None else manifests
+    manifests = committed_runs(lake, run_id) if manifests is None else manifests
     if not manifests:
         raise LookupError(f"no committed run in {lake.uri}")
     runs = window(manifests, run_id)

@@ -45,7 +45,7 @@ def build(
     page (when the run is the latest) and the Data Docs of the runs it covers. ``in_lake``:
     the files go to the lake's reports/, where Data Docs built from the same results already
     are need not be built again (and are left out)."""
-    manifests = committed_runs(lake)
+    manifests = committed_runs(lake, run_id)
     facts = gather(lake, run_id, manifests)
     site, pages = _data_docs(lake, facts.runs, reuse=in_lake)
     out = {f"{DATA_DOCS}/{path}": data for path, data in site.items()}

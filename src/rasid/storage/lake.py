@@ -22,17 +22,17 @@ Everything goes through the ``Store`` seam of :mod:`rasid.storage.stores`.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 from warcio.exceptions import ArchiveLoadFailed
@@ -41,18 +41,19 @@ from rasid import contract
 from rasid.config import ConfigError
 from rasid.models import Page
 from rasid.storage import parquet, warc
+from rasid.storage.commit import CommitLog, Snapshot
 from rasid.storage.layout import (
-    MANIFESTS,
+    CHECKPOINTS,
     PROTOCOL_PREFIXES,
     STAGING,
     check_key,
     check_run_id,
     file_keys,
     hive_path,
-    manifest_key,
     partition_path,
     staged_key,
 )
+from rasid.storage.manifest import Manifest
 from rasid.storage.stores import (
     PARALLEL_REQUESTS,
     LocalStore,
@@ -64,19 +65,14 @@ from rasid.storage.stores import (
 log = logging.getLogger(__name__)
 
 
-def _json_default(value: object) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__} in a manifest")
-
-
 class Lake:
     """The lake on one store: Hive-partitioned Parquet, raw WARC, manifests and reports."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        # Manifests never change once written, so each is read once per Lake.
-        self._manifest_cache: dict[str, dict[str, Any]] = {}
+        self.log = CommitLog(store, self._publish)
+        # The commit whose state this lake's writer read (see snapshot); None: it read none.
+        self.read_at: int | None = None
 
     @property
     def uri(self) -> str:
@@ -164,7 +160,7 @@ class Lake:
         except (ArchiveLoadFailed, OSError, ValueError) as exc:
             raise StorageError(f"{self.uri_for(key)} is not a readable WARC: {exc}") from None
 
-    def commit(self, run_id: str, manifest: dict[str, Any]) -> str:
+    def commit(self, run_id: str, manifest: dict[str, Any] | Manifest) -> str:
         """Commit a run by writing its manifest, after all its files are staged; then publish.
 
         ``manifest["files"]`` maps a kind ("articles", "quarantine", "raw", ...) to the keys the
@@ -173,76 +169,103 @@ class Lake:
         (compaction, reprocessing); if another run superseded one of them first, the commit is
         refused. The rest of the manifest is the caller's (counts, sources, timings). The first
         commit of a run id wins; committing again only finishes publishing it.
+
+        Commits are optimistic: the articles of ``records`` that another run committed since
+        this lake's state was read (:meth:`snapshot`) are dropped from this run's staged files
+        and listed under ``duplicates_dropped``, so each article is stored once.
         """
         check_run_id(run_id)
-        if manifest.get("run_id", run_id) != run_id:
-            raise ValueError(f"manifest run_id {manifest['run_id']!r} differs from {run_id!r}")
-        if file_keys(manifest.get("removes")) and not file_keys(manifest.get("files")):
+        fields = manifest.model_dump() if isinstance(manifest, Manifest) else dict(manifest)
+        if fields.get("run_id", run_id) != run_id:
+            raise ValueError(f"manifest run_id {fields['run_id']!r} differs from {run_id!r}")
+        if file_keys(fields.get("removes")) and not file_keys(fields.get("files")):
             # Publishing is finished when a run's staged files are gone: with none, a kill in
             # the middle of its deletes could not be told apart from a finished run.
             raise ValueError(f"run {run_id} replaces files but adds none")
-        key = manifest_key(run_id)
+        record = Manifest.model_validate(
+            {**fields, "run_id": run_id, "committed_at": datetime.now(UTC).isoformat()})
         staged = set(self.store.list(f"{STAGING}/"))
-        if self.store.exists(key):
-            log.info("run %s was already committed; its first manifest stands", run_id)
-        else:
-            self._check_commit(run_id, manifest, staged)
-            record = {**manifest, "run_id": run_id, "committed_at": datetime.now(UTC).isoformat()}
-            data = json.dumps(record, ensure_ascii=False, indent=2, default=_json_default)
-            if not self.store.put(key, data.encode("utf-8"), if_absent=True):
-                log.info("run %s was committed by an earlier attempt", run_id)
-        self._publish(self._manifest(key), staged)
+
+        def check(candidate: Manifest, since: list[Manifest]) -> Manifest:
+            candidate = self._drop_stored(candidate, since, staged)
+            self._check_commit(candidate, staged)
+            return candidate
+
+        key, committed = self.log.commit(record, self.read_at, check)
+        self._publish(committed, staged)
         return key
+
+    def snapshot(
+        self,
+        tables: Iterable[str] = ("known", "bodies", "near", "clusters", "validators", "left"),
+    ) -> Snapshot:
+        """The state tables of the checkpoint in force and the manifests committed after it.
+        A later :meth:`commit` on this lake is checked against what was committed since."""
+        found = self.log.snapshot(tables)
+        self.read_at = found.seq
+        return found
 
     def publish_pending(self) -> list[str]:
         """Finish publishing every committed run whose staged files are still there (the
         writer was stopped between commit and publish); return their run ids, oldest first.
-        Every writer calls this before it reads the lake's state."""
+        Every writer calls this before it reads the lake's state; it also folds a checkpoint
+        when one is due (see :mod:`rasid.storage.checkpoint`)."""
         staged = set(self.store.list(f"{STAGING}/"))
-        if not staged:
-            return []
         finished = []
-        for manifest in self.manifests():
-            if any(staged_key(key) in staged for key in file_keys(manifest.get("files"))):
-                self._publish(manifest, staged)
-                finished.append(manifest["run_id"])
+        if staged:
+            # Runs a checkpoint folds were published before it was written.
+            for manifest in self.log.pending():
+                if any(staged_key(key) in staged for key in file_keys(manifest.files)):
+                    self._publish(manifest, staged)
+                    finished.append(manifest.run_id)
+        if self.log.due():
+            self.log.write_checkpoint()
         return finished
 
-    def sweep(self, older_than: timedelta) -> list[str]:
-        """Delete staged files that no committed run lists and that are older than
-        ``older_than`` (left by runs that were killed); return their keys.
+    def write_checkpoint(self) -> None:
+        """Fold every committed manifest into a new checkpoint now (compaction does, after
+        its commit)."""
+        self.log.write_checkpoint()
 
-        The age guard keeps the files of runs still in progress."""
+    def sweep(self, older_than: timedelta) -> list[str]:
+        """Delete staged files that no committed run lists, and checkpoint files that the
+        checkpoint in force does not read, older than ``older_than`` (left by writers that
+        were killed, or superseded); return their keys.
+
+        The age guard keeps the files of runs still in progress, and the checkpoint a reader
+        that started earlier may still be reading."""
         self.publish_pending()
-        listed = {staged_key(k) for m in self.manifests() for k in file_keys(m.get("files"))}
+        listed = {staged_key(k) for m in self.log.pending() for k in file_keys(m.files)}
+        keep = self.log.checkpoint_files()
+        found = self.log.checkpoint()
+        if found is not None:
+            keep.add(f"{CHECKPOINTS}/{found.seq:012d}.json")
         cutoff = datetime.now(UTC) - older_than
         stale = sorted(
             key
-            for key, found in self.store.scan(f"{STAGING}/").items()
-            if key not in listed and found.modified < cutoff
+            for key, stored in (self.store.scan(f"{STAGING}/")
+                                | self.store.scan(f"{CHECKPOINTS}/")).items()
+            if key not in listed and key not in keep and stored.modified < cutoff
         )
         _each(self.store.delete, stale)
         return stale
 
     def manifests(self) -> list[dict[str, Any]]:
-        """The committed manifests, oldest commit first (shared: do not modify them)."""
-        records = [self._manifest(key) for key in self.store.list(f"{MANIFESTS}/")]
-        return sorted(records, key=lambda m: (m["committed_at"], m["run_id"]))
+        """Every committed manifest, oldest commit first. This reads the whole commit log:
+        for audits, tests and reprocessing, not for a run (see :meth:`collection_runs`)."""
+        return [m.model_dump(mode="json") for m in self.log.everything()]
 
-    def collection_runs(self) -> list[dict[str, Any]]:
-        """Manifests of collection runs only: compaction and reprocessing rewrite files but
-        collect nothing, so reports and run history leave them out."""
-        return [m for m in self.manifests() if m.get("operation", "collect") == "collect"]
+    def collection_runs(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Summaries of the collection runs started at or after ``since`` (every run without
+        it), oldest commit first: compaction and reprocessing rewrite files but collect
+        nothing, so reports and run history leave them out. Only the checkpoint's run
+        segments that reach ``since`` are read."""
+        return [m for m in self.log.runs(since) if m.get("operation", "collect") == "collect"]
 
     def committed_files(self, kind: str) -> list[str]:
         """The keys of ``kind`` that committed runs added and no later run superseded, in
         commit order."""
-        live: dict[str, None] = {}
-        for manifest in self.manifests():
-            for key in manifest.get("removes", {}).get(kind, []):
-                live.pop(key, None)
-            live.update(dict.fromkeys(manifest.get("files", {}).get(kind, [])))
-        return list(live)
+        return self.log.live_files(kind)
 
     def dataset(self, kind: str) -> ds.Dataset:
         """A pyarrow dataset of the committed files of a table, partition columns included."""
@@ -296,41 +319,74 @@ class Lake:
             partition_base_dir=f"{base}/{root}",
         )
 
-    def _manifest(self, key: str) -> dict[str, Any]:
-        if key not in self._manifest_cache:
-            try:
-                self._manifest_cache[key] = json.loads(self.store.get(key))
-            except ValueError:
-                raise StorageError(f"manifest {self.uri_for(key)} is not valid JSON") from None
-        return self._manifest_cache[key]
-
-    def _check_commit(self, run_id: str, manifest: dict[str, Any], staged: set[str]) -> None:
-        adds = file_keys(manifest.get("files"))
+    def _check_commit(self, manifest: Manifest, staged: set[str]) -> None:
+        adds = file_keys(manifest.files)
         missing = [k for k in adds if staged_key(k) not in staged and not self.store.exists(k)]
         if missing:
             raise StorageError(
-                f"cannot commit run {run_id}: {len(missing)} listed file(s) are missing, "
-                f"e.g. {self.uri_for(missing[0])}"
+                f"cannot commit run {manifest.run_id}: {len(missing)} listed file(s) are "
+                f"missing, e.g. {self.uri_for(missing[0])}"
             )
-        for kind, removes in manifest.get("removes", {}).items():
+        for kind, removes in manifest.removes.items():
             gone = sorted(set(removes) - set(self.committed_files(kind)))
             if gone:
                 raise StorageError(
-                    f"cannot commit run {run_id}: another run already replaced {len(gone)} of "
-                    f"the files it replaces, e.g. {self.uri_for(gone[0])}; run it again"
+                    f"cannot commit run {manifest.run_id}: another run already replaced "
+                    f"{len(gone)} of the files it replaces, e.g. {self.uri_for(gone[0])}; "
+                    "run it again"
                 )
 
-    def _publish(self, manifest: dict[str, Any], staged: set[str]) -> None:
+    def _drop_stored(
+        self, manifest: Manifest, since: list[Manifest], staged: set[str]
+    ) -> Manifest:
+        """``manifest`` without the rows that runs committed in ``since`` already stored."""
+        taken = {r.article_id for m in since for r in m.records}
+        dropped = sorted({r.article_id for r in manifest.records} & taken)
+        if not dropped:
+            return manifest
+        log.warning("run %s: %d article(s) were stored by another run meanwhile; its copies "
+                    "are dropped", manifest.run_id, len(dropped))
+        files = {kind: self._without(kind, keys, set(dropped), staged)
+                 if kind in contract.TABLES else keys
+                 for kind, keys in manifest.files.items()}
+        records = [r for r in manifest.records if r.article_id not in set(dropped)]
+        return manifest.model_copy(update={
+            "files": files, "records": records,
+            "duplicates_dropped": sorted({*manifest.duplicates_dropped, *dropped})})
+
+    def _without(self, kind: str, keys: list[str], ids: set[str], staged: set[str]) -> list[str]:
+        kept = []
+        for key in keys:
+            if staged_key(key) not in staged:
+                kept.append(key)
+                continue
+            table = parquet.decode(self.store.get(staged_key(key)))
+            if "article_id" not in table.column_names:
+                kept.append(key)
+                continue
+            rest = table.filter(pc.invert(pc.is_in(table.column("article_id"),
+                                                   pa.array(sorted(ids)))))
+            if rest.num_rows == table.num_rows:
+                kept.append(key)
+            elif rest.num_rows:
+                self.store.put(staged_key(key), parquet.encode_table(rest))
+                kept.append(key)
+            else:
+                self.store.delete(staged_key(key))
+                staged.discard(staged_key(key))
+        return kept
+
+    def _publish(self, manifest: Manifest, staged: set[str]) -> None:
         # Superseded files go before their replacements arrive: a reader that globs may miss
         # rows for a moment, but never sees one twice. Staged copies go last, so while any is
         # left the publish is unfinished and the next writer redoes it (every step is idempotent).
-        pending = [key for key in file_keys(manifest.get("files")) if staged_key(key) in staged]
+        pending = [key for key in file_keys(manifest.files) if staged_key(key) in staged]
         if not pending:
             return
-        _each(self.store.delete, file_keys(manifest.get("removes")))
+        _each(self.store.delete, file_keys(manifest.removes))
         _each(self._copy_staged, pending)
         _each(self.store.delete, [staged_key(key) for key in pending])
-        log.debug("run %s published (%d files)", manifest["run_id"], len(pending))
+        log.debug("run %s published (%d files)", manifest.run_id, len(pending))
 
     def _copy_staged(self, key: str) -> None:
         try:

@@ -4,7 +4,10 @@
 - ``quarantine/source=<slug>/run_date=<YYYY-MM-DD>/<run_id>-<n>.parquet``
 - ``raw/source=<slug>/fetch_date=<YYYY-MM-DD>/<run_id>.warc.gz`` (the fetched pages)
 - ``_staging/<any of the above>`` (files of runs that are not yet published)
-- ``_manifests/<run_id>.json`` (the commit record; engines skip ``_`` paths)
+- ``_manifests/<seq>-<run_id>.json`` (the commit record, numbered in commit order; a lake
+  written before commits were numbered also has ``_manifests/<run_id>.json``)
+- ``_checkpoints/<seq>.json`` and ``_checkpoints/<seq>-<token>/*.parquet``, ``_last_checkpoint``
+  (the state folded from the manifests up to ``seq``; engines skip ``_`` paths)
 - ``reports/...``
 """
 
@@ -22,11 +25,17 @@ from rasid.config import SLUG_PATTERN
 MANIFESTS = "_manifests"
 STAGING = "_staging"
 # Prefixes whose files only the commit protocol writes; write_bytes may not touch them.
-PROTOCOL_PREFIXES = (*contract.TABLES, "raw", MANIFESTS, STAGING)
+CHECKPOINTS = "_checkpoints"
+LAST_CHECKPOINT = "_last_checkpoint"
+PROTOCOL_PREFIXES = (*contract.TABLES, "raw", MANIFESTS, STAGING, CHECKPOINTS, LAST_CHECKPOINT)
 # A run id becomes part of object keys; a leading "_" or "." would make Spark skip the files.
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SLUG = re.compile(SLUG_PATTERN)
+SEQ_DIGITS = 12
+_SEQ_NAME = re.compile(rf"^{MANIFESTS}/(\d{{{SEQ_DIGITS}}})-[^/]+\.json$")
+# Every numbered manifest sorts before this key (commit numbers below 10**11).
+NUMBERED_END = f"{MANIFESTS}/1"
 
 
 def check_key(key: str) -> str:
@@ -78,6 +87,7 @@ def check_run_id(run_id: str) -> str:
         raise ValueError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-'")
     return run_id
 
+
 def staged_key(key: str) -> str:
     """Where a data file waits, invisible to readers, until its run is committed."""
     return f"{STAGING}/{key}"
@@ -87,6 +97,20 @@ def file_keys(files: Mapping[str, Iterable[str]] | None) -> list[str]:
     return [key for keys in (files or {}).values() for key in keys]
 
 
-def manifest_key(run_id: str) -> str:
-    return f"{MANIFESTS}/{run_id}.json"
+def manifest_key(seq: int, run_id: str) -> str:
+    """A commit's manifest: names sort in commit order, so the commits after one are listed
+    with S3's StartAfter alone."""
+    return f"{MANIFESTS}/{seq:0{SEQ_DIGITS}d}-{run_id}.json"
+
+
+def manifests_after(seq: int) -> str:
+    """A key that sorts after the manifest of commit ``seq`` and before that of ``seq + 1``."""
+    return f"{MANIFESTS}/{seq:0{SEQ_DIGITS}d}."
+
+
+def manifest_seq(key: str) -> int | None:
+    """The commit number in a manifest's name; None for a manifest named by run id alone
+    (written before commits were numbered)."""
+    found = _SEQ_NAME.match(key)
+    return int(found.group(1)) if found else None
 

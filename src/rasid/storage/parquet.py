@@ -49,3 +49,8 @@ def key_values(column: str) -> Callable[[bytes], frozenset[str]]:
         return frozenset(pq.read_table(io.BytesIO(data), columns=[column]).column(0).to_pylist())
     return values
 
+
+
+def decode(data: bytes) -> pa.Table:
+    """The table a Parquet file holds."""
+    return pq.read_table(io.BytesIO(data))

@@ -99,6 +99,10 @@ class Store(Protocol):
     def list(self, prefix: str = "") -> builtins.list[str]:
         """All keys starting with ``prefix``, recursively, sorted."""
 
+    def list_after(self, prefix: str, start_after: str, end_before: str) -> builtins.list[str]:
+        """The keys directly under the folder ``prefix`` that sort after ``start_after`` and
+        before ``end_before``, sorted; on S3 one ListObjectsV2 with StartAfter per 1,000."""
+
 
 class LocalStore:
     """A directory on the local filesystem; writes are atomic renames."""
@@ -172,6 +176,15 @@ class LocalStore:
 
     def list(self, prefix: str = "") -> builtins.list[str]:
         return sorted(self.scan(prefix))
+
+    def list_after(self, prefix: str, start_after: str, end_before: str) -> builtins.list[str]:
+        folder = self.root / check_prefix(prefix).rstrip("/")
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            return []
+        keys = (f"{prefix.rstrip('/')}/{name}" for name in names if not name.startswith("."))
+        return sorted(key for key in keys if start_after < key < end_before)
 
     @staticmethod
     @contextmanager
@@ -335,6 +348,21 @@ class S3Store:
 
     def list(self, prefix: str = "") -> builtins.list[str]:
         return sorted(self.scan(prefix))
+
+    def list_after(self, prefix: str, start_after: str, end_before: str) -> builtins.list[str]:
+        found: builtins.list[str] = []
+        with self._errors("list", prefix):
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix + check_prefix(prefix),
+                StartAfter=self.prefix + start_after, Delimiter="/",
+            )
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    key = obj["Key"][len(self.prefix):]
+                    if key >= end_before:  # listed in order: nothing after it is wanted
+                        return found
+                    found.append(key)
+        return found
 
     def check(self) -> None:
         """Fail fast, with a clear StorageError, if the bucket is missing or out of reach."""

@@ -1,0 +1,249 @@
+"""Checkpoints: the state a run needs, folded from every committed manifest into Parquet.
+
+A checkpoint at commit ``seq`` holds what the manifests up to ``seq`` say, as tables:
+
+- ``known``: the 16-byte key of every stored article id and permanently failed URL, sorted;
+- ``bodies``: each body hash's key and the article that owns it (the earliest stored copy);
+- ``near``: MinHash signatures, cluster and publication time of the articles published within
+  the near-duplicate window before the latest stored one (older ones are dropped: copies
+  appear within days);
+- ``clusters``: each cluster the window's articles belong to, with its earliest copy;
+- ``files``: the live files of each table (every table in ``data_contracts/``, plus raw and
+  validations), in commit order;
+- ``validators``: the latest conditional-request validators per URL;
+- ``left``: the latest failure of each URL a run left for the next one (it carries the
+  candidate), until a later run stores the URL or fails it otherwise;
+- ``runs``: one row per run (id, seq, operation, start, its summary as JSON), in segments of
+  at most ``RUN_SEGMENT`` runs, so the report's two weeks read one or two segments.
+
+The descriptor (:class:`Checkpoint`) names the files. It is written like a run's commit:
+the tables first under a name unique to the writer, then the descriptor with a conditional put
+(``_checkpoints/<seq>.json``: of two writers folding the same commits one wins), then a copy
+of it at ``_last_checkpoint``, the pointer readers start from. A kill before the descriptor
+leaves files no one reads (swept later); a kill before the pointer leaves an older checkpoint
+in force, and readers fold a few more manifests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pydantic import BaseModel, Field
+
+from rasid.storage.manifest import Manifest
+from rasid.urls import url_id
+
+# Runs per segment of the runs table: two weeks at one run every 15 minutes.
+RUN_SEGMENT = 1344
+FORMAT = 1
+
+KEY = pa.binary(16)
+SCHEMAS = {
+    "known": pa.schema([("id", KEY)]),
+    "bodies": pa.schema([("hash", KEY), ("owner", pa.string())]),
+    "near": pa.schema([("article_id", pa.string()), ("minhash", pa.string()),
+                       ("cluster", pa.string()), ("published_at", pa.float64())]),
+    "clusters": pa.schema([("cluster", pa.string()), ("earliest_id", pa.string()),
+                           ("earliest_at", pa.float64())]),
+    "files": pa.schema([("kind", pa.string()), ("key", pa.string())]),
+    "validators": pa.schema([("url", pa.string()), ("etag", pa.string()),
+                             ("last_modified", pa.string())]),
+    "left": pa.schema([("id", pa.string()), ("failure", pa.string())]),
+    "runs": pa.schema([("run_id", pa.string()), ("seq", pa.int64()),
+                       ("operation", pa.string()), ("started_at", pa.float64()),
+                       ("summary", pa.string())]),
+}
+
+
+class RunSegment(BaseModel):
+    key: str
+    first_seq: int
+    last_seq: int
+    last_started: float  # POSIX time of the latest run's start in the segment
+    runs: int
+
+
+class Checkpoint(BaseModel):
+    """The descriptor of one checkpoint: which commits it folds and where its tables are."""
+
+    format: int = FORMAT
+    seq: int  # the last commit folded in (0: only manifests older than commit numbers)
+    written_at: str
+    near_window_days: float
+    tables: dict[str, str]  # table name -> key of its Parquet file
+    runs: list[RunSegment] = Field(default_factory=list)
+
+
+def id_key(article_id: str) -> bytes:
+    """A fixed 16-byte key of an article id (a url_id's own bytes when it is one)."""
+    return _key(article_id, 32)
+
+
+def hash_key(body_hash: str) -> bytes:
+    """A fixed 16-byte key of a body hash (its first 16 bytes when it is hex sha256)."""
+    return _key(body_hash, 64)
+
+
+def _key(text: str, hex_length: int) -> bytes:
+    if len(text) == hex_length:
+        try:
+            return bytes.fromhex(text)[:16]
+        except ValueError:
+            pass
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def timestamp(moment: str | None) -> float | None:
+    return datetime.fromisoformat(moment).timestamp() if moment else None
+
+
+def encode_table(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", row_group_size=128 * 1024)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def decode_table(name: str, data: bytes) -> pa.Table:
+    table = pq.read_table(io.BytesIO(data))
+    if not table.schema.equals(SCHEMAS[name]):
+        raise ValueError(f"checkpoint table {name} has schema {table.schema}, not {SCHEMAS[name]}")
+    return table
+
+
+def empty(name: str) -> pa.Table:
+    return SCHEMAS[name].empty_table()
+
+
+@dataclass
+class Fold:
+    """A checkpoint's tables plus manifests folded on top, as the next checkpoint's tables."""
+
+    tables: dict[str, pa.Table]
+    window: float  # seconds: near rows published this long before the latest are dropped
+    runs: list[Manifest] = field(default_factory=list)
+
+    def fold(self, manifests: Iterable[Manifest]) -> None:
+        manifests = list(manifests)
+        self.runs += manifests
+        self._known(manifests)
+        self._bodies(manifests)
+        self._near(manifests)
+        self._files(manifests)
+        self._validators(manifests)
+        self._left(manifests)
+
+    def _left(self, manifests: list[Manifest]) -> None:
+        left = dict(zip(self.tables["left"].column("id").to_pylist(),
+                        self.tables["left"].column("failure").to_pylist(), strict=True))
+        for manifest in manifests:
+            for record in manifest.records:
+                left.pop(record.article_id, None)
+            for failure in manifest.failures:
+                key = url_id(failure.url)
+                if failure.model_extra and failure.model_extra.get("candidate"):
+                    left[key] = json.dumps(failure.model_dump(), ensure_ascii=False)
+                else:
+                    left.pop(key, None)
+        self.tables["left"] = pa.table({"id": list(left), "failure": list(left.values())},
+                                       schema=SCHEMAS["left"])
+
+    def _known(self, manifests: list[Manifest]) -> None:
+        keys = [id_key(r.article_id) for m in manifests for r in m.records]
+        keys += [id_key(url_id(f.url)) for m in manifests for f in m.failures if not f.transient]
+        merged = pa.concat_arrays([self.tables["known"].column("id").combine_chunks(),
+                                   pa.array(keys, KEY)])
+        unique = pc.unique(merged)
+        self.tables["known"] = pa.table({"id": pc.take(unique, pc.sort_indices(unique))},
+                                        schema=SCHEMAS["known"])
+
+    def _bodies(self, manifests: list[Manifest]) -> None:
+        new: dict[bytes, str] = {}
+        for manifest in manifests:
+            for record in manifest.records:
+                if record.kind == "article" and record.body_hash:
+                    new.setdefault(hash_key(record.body_hash), record.article_id)
+        old = self.tables["bodies"]
+        fresh = pa.table({"hash": pa.array(list(new), KEY), "owner": list(new.values())},
+                         schema=SCHEMAS["bodies"])
+        fresh = fresh.filter(pc.invert(pc.is_in(fresh.column("hash"), old.column("hash"))))
+        merged = pa.concat_tables([old, fresh])
+        self.tables["bodies"] = merged.sort_by("hash")
+
+    def _near(self, manifests: list[Manifest]) -> None:
+        rows = [(r.article_id, r.minhash, r.near_duplicate_cluster or r.article_id,
+                 timestamp(r.published_at))
+                for m in manifests for r in m.records if r.kind == "article" and r.minhash]
+        clusters = {row["cluster"]: (row["earliest_id"], row["earliest_at"])
+                    for row in self.tables["clusters"].to_pylist()}
+        for article_id, _, cluster, published in rows:
+            known = clusters.get(cluster)
+            if known is None or earlier(published, known[1]):
+                clusters[cluster] = (article_id, published)
+        fresh = pa.table(dict(zip(SCHEMAS["near"].names, zip(*rows, strict=True), strict=True))
+                         if rows else empty("near").to_pydict(), schema=SCHEMAS["near"])
+        near = pa.concat_tables([self.tables["near"], fresh])
+        latest = pc.max(near.column("published_at")).as_py()
+        if latest is not None:
+            near = near.filter(pc.greater_equal(near.column("published_at"), latest - self.window))
+        self.tables["near"] = near
+        kept = set(near.column("cluster").to_pylist())
+        live = [(c, e, t) for c, (e, t) in clusters.items() if c in kept]
+        self.tables["clusters"] = pa.table(
+            dict(zip(SCHEMAS["clusters"].names, zip(*live, strict=True), strict=True))
+            if live else empty("clusters").to_pydict(), schema=SCHEMAS["clusters"])
+
+    def _files(self, manifests: list[Manifest]) -> None:
+        live = live_files(self.tables["files"], manifests)
+        self.tables["files"] = pa.table(
+            {"kind": [k for k, _ in live], "key": [key for _, key in live]},
+            schema=SCHEMAS["files"])
+
+    def _validators(self, manifests: list[Manifest]) -> None:
+        latest = {row["url"]: row for row in self.tables["validators"].to_pylist()}
+        for manifest in manifests:
+            for url, validator in manifest.validators.items():
+                if validator.etag is None and validator.last_modified is None:
+                    latest.pop(url, None)  # the run saw none: the URL's are forgotten
+                else:
+                    latest[url] = {"url": url, **validator.model_dump()}
+        self.tables["validators"] = pa.Table.from_pylist(
+            list(latest.values()), schema=SCHEMAS["validators"])
+
+
+def live_files(base: pa.Table, manifests: Iterable[Manifest]) -> list[tuple[str, str]]:
+    """(kind, key) of the files live after ``manifests``, on top of a files table, in commit
+    order."""
+    live: dict[tuple[str, str], None] = dict.fromkeys(
+        zip(base.column("kind").to_pylist(), base.column("key").to_pylist(), strict=True))
+    for manifest in manifests:
+        for kind, keys in manifest.removes.items():
+            for key in keys:
+                live.pop((kind, key), None)
+        for kind, keys in manifest.files.items():
+            live.update(dict.fromkeys((kind, key) for key in keys))
+    return list(live)
+
+
+def runs_table(manifests: list[Manifest]) -> pa.Table:
+    return pa.table({
+        "run_id": [m.run_id for m in manifests],
+        "seq": [m.seq or 0 for m in manifests],
+        "operation": [m.operation for m in manifests],
+        "started_at": [timestamp(m.started_at or m.committed_at) for m in manifests],
+        "summary": [json.dumps(m.summary(), ensure_ascii=False) for m in manifests],
+    }, schema=SCHEMAS["runs"])
+
+
+def earlier(moment: float | None, than: float | None) -> bool:
+    """Known times before unknown ones (as rasid.neardup ranks copies)."""
+    if moment is None:
+        return False
+    return than is None or moment < than

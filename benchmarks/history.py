@@ -33,7 +33,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -55,7 +55,7 @@ def main() -> None:
         print(json.dumps(measure(args.noop, fold=args.fold)))
         return
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="rasid-history-"))
-    print(f"load before: {open('/proc/loadavg').read().strip()}")
+    print(f"load before: {Path("/proc/loadavg").read_text().strip()}")
     print(f"{'store':>5} {'past runs':>9} {'articles':>9} {'no-op s':>8} {'x fresh':>7} "
           f"{'peak MB':>8} {'+MB':>6} {'requests':>9}  {'by kind':<34} {'fold s':>6}")
     for store in args.stores:
@@ -73,7 +73,7 @@ def main() -> None:
                       f"{result['peak_mb'] - fresh['peak_mb']:>+6.0f} "
                       f"{sum(result['requests'].values()):>9}  {kinds:<34} {fold:>6.2f}",
                       flush=True)
-    print(f"load after: {open('/proc/loadavg').read().strip()}")
+    print(f"load after: {Path("/proc/loadavg").read_text().strip()}")
 
 
 # --- the measured process -------------------------------------------------------------------
@@ -88,7 +88,7 @@ def measure(uri: str, *, fold: bool) -> dict[str, Any]:
     if uri.startswith("s3://"):
         lake = open_lake(uri)
         # Every S3 operation the lake's client makes (one per call; retries not counted).
-        lake.store._client.meta.events.register(  # noqa: SLF001 - the benchmark looks inside
+        lake.store._client.meta.events.register(
             "before-call.s3", lambda model, **_: counts.update([model.name]))
     else:
         lake = Lake(_Counting(LocalStore(Path(uri)), counts))
@@ -99,7 +99,7 @@ def measure(uri: str, *, fold: bool) -> dict[str, Any]:
         lake.log.write_checkpoint()
         return {"seconds": time.perf_counter() - started}
     state = pipeline.load_state(lake)
-    runs = report.recent_runs(lake)
+    runs = report.committed_runs(lake)
     health.flag_sources({}, runs)
     summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
     pipeline.commit_run(lake, summary)
@@ -114,7 +114,7 @@ def measure(uri: str, *, fold: bool) -> dict[str, Any]:
 class _Counting:
     """A local store that counts its calls, as S3 requests would be."""
 
-    _NAMES = {"get": "GetObject", "put": "PutObject", "exists": "HeadObject",
+    _NAMES: ClassVar[dict[str, str]] = {"get": "GetObject", "put": "PutObject", "exists": "HeadObject",
               "copy": "CopyObject", "delete": "DeleteObject", "scan": "ListObjectsV2",
               "list": "ListObjectsV2", "list_after": "ListObjectsV2"}
 
@@ -146,8 +146,8 @@ def _run(uri: str, env: dict[str, str], fold: bool = False) -> dict[str, Any]:
 def _synthesise(uri: str, runs: int, per_run: int, env: dict[str, str]) -> None:
     os.environ.update(env)
     from rasid import neardup, pipeline
-    from rasid.storage import open_lake
     from rasid.storage import checkpoint as cp
+    from rasid.storage import open_lake
     from rasid.storage.layout import CHECKPOINTS, LAST_CHECKPOINT, manifest_key
 
     lake = open_lake(uri)
@@ -160,14 +160,15 @@ def _synthesise(uri: str, runs: int, per_run: int, env: dict[str, str]) -> None:
         ids = np.sort(rng.integers(0, 256, (n, 16), dtype=np.uint8).view("S16").ravel())
         hashes = np.sort(rng.integers(0, 256, (n, 16), dtype=np.uint8).view("S16").ravel())
         window = min(runs, 7 * DAY_RUNS) * per_run
-        near_ids = [ids[i].hex() for i in range(n - window, n)]
+        near_ids = [ids[i].ljust(16, b"\0").hex() for i in range(n - window, n)]
         times = [(first + timedelta(minutes=15 * ((n - window + i) // per_run))).timestamp()
                  for i in range(window)]
         signatures = rng.integers(0, 1 << 16, (window, neardup.PERMUTATIONS), dtype=np.uint16)
         tables = {
             "known": pa.table({"id": _fixed(ids)}),
             "bodies": pa.table({"hash": _fixed(hashes),
-                                "owner": pa.array([k.hex() for k in ids[rng.permutation(n)]])}),
+                                "owner": pa.array([k.ljust(16, b"\0").hex()
+                                                  for k in ids[rng.permutation(n)]])}),
             "near": pa.table({"article_id": near_ids,
                               "minhash": [neardup.encode(s) for s in signatures],
                               "cluster": near_ids, "published_at": times}),
@@ -194,7 +195,7 @@ def _synthesise(uri: str, runs: int, per_run: int, env: dict[str, str]) -> None:
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(lambda r: lake.store.put(manifest_key(r, f"run{r}"), stub),
                           range(1, runs + 1)))
-    lake.log._checkpoint = None  # noqa: SLF001 - read the pointer just written
+    lake.log._checkpoint = None
     for k in range(AFTER_CHECKPOINT):  # committed after the checkpoint, in full
         started = first + timedelta(minutes=15 * (runs + k))
         summary = pipeline.RunSummary(run_id=f"{started:%Y%m%dT%H%M%SZ}-after{k}",
@@ -268,7 +269,7 @@ def _new_lake(store: str, workdir: Path, runs: int, env: dict[str, str]) -> str:
     return f"s3://{bucket}/lake"
 
 
-class _endpoint:  # noqa: N801 - used as a context manager
+class _endpoint:
     """Environment variables for the store: moto's server on a loopback port for s3."""
 
     def __init__(self, store: str) -> None:

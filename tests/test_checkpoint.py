@@ -234,3 +234,39 @@ def test_the_near_duplicate_index_covers_only_the_window(tmp_path: Path) -> None
     assert len(state.near) == 1  # the article of a month ago is not indexed
     assert state.near.by_cluster[f"{1:032x}"].earliest_id == f"{1:032x}"  # still its cluster's first
     assert len(pipeline.load_state(open_lake(str(tmp_path)), near_window=timedelta(days=60)).near) == 1
+
+
+def test_urls_left_for_the_next_run_survive_a_checkpoint(tmp_path: Path) -> None:
+    from rasid.models import LEFT_FOR_NEXT_RUN
+
+    lake = open_lake(str(tmp_path))
+    lake.log.checkpoint_every = 1
+    reason = min(LEFT_FOR_NEXT_RUN)
+    summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
+    url = "https://sham-today.example/news/left"
+    summary.failures.append({"url": url, "source_id": "sham-today", "reason": reason,
+                             "detail": "", "transient": True,
+                             "candidate": {"url": url, "source_id": "sham-today", "via": "feed",
+                                           "published_hint": None, "title_hint": None}})
+    summary.files = {"validations": [lake.write_bytes("reports/left.json", b"{}")]}
+    pipeline.commit_run(lake, summary)
+    pipeline.load_state(lake)  # folds it into a checkpoint
+
+    state = pipeline.load_state(open_lake(str(tmp_path)))
+    assert open_lake(str(tmp_path)).log.checkpoint() is not None
+    assert [c.url for c in state.left_over("sham-today")] == [url]
+
+
+def test_ids_and_body_hashes_ending_in_zero_bytes_are_found(tmp_path: Path) -> None:
+    """numpy hands back the elements of a fixed-width bytes array without trailing zero
+    bytes: a key ending in one must still be found after a checkpoint."""
+    lake = open_lake(str(tmp_path))
+    lake.log.checkpoint_every = 1
+    rows = [dict(article("sham-today", DAY, n), article_id=f"{n:02x}" + "ab" * 13 + "0000",
+                 body_hash="cd" * 14 + f"{n:02x}" + "00" * 17) for n in range(3)]
+    collect_rows(lake, rows)
+    pipeline.load_state(lake)  # folds the checkpoint
+    state = pipeline.load_state(open_lake(str(tmp_path)))
+    assert open_lake(str(tmp_path)).log.checkpoint() is not None
+    assert all(row["article_id"] in state.known_ids for row in rows)
+    assert all(state.body_owner.get(row["body_hash"]) == row["article_id"] for row in rows)

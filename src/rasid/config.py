@@ -18,7 +18,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# Lowercase words joined by single hyphens, with at least one letter: an all-digit id ("2024") would make readers that infer
+# partition types (DuckDB, Spark, pyarrow) read the `source` partition as an integer column.
+SLUG_PATTERN = r"^(?:[a-z0-9]+-)*[a-z0-9]*[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"
 # A source without a timezone in sources.yaml, and `rasid extract` without --timezone.
 DEFAULT_TIMEZONE = "Asia/Damascus"
 
@@ -145,7 +147,7 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
 def parse_sources(text: str, origin: str = "sources file") -> list[Source]:
     """Parse and validate a sources YAML document; raise ConfigError naming source and field."""
     try:
-        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        raw = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{origin}: not valid YAML: {_yaml_problem(exc)}") from None
     if not isinstance(raw, dict) or "sources" not in raw:

@@ -47,6 +47,26 @@ def _sorted_keys(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return data[array.offset:]
 
 
+def _numpy_form(key: bytes) -> bytes:
+    """A key as numpy gives back an element of an "S16" array: without its trailing zero bytes
+    (all keys are 16 bytes long, so this is still one key to one form)."""
+    return key.rstrip(b"\0")
+
+
+def _owner_ids(column: pa.ChunkedArray) -> np.ndarray:
+    """Article ids as a numpy array of 32-byte strings: straight from Arrow's buffer when every
+    id is a url_id (32 characters), else through Python."""
+    array = column.combine_chunks()
+    if len(array) == 0:
+        return np.empty(0, dtype="S32")
+    lengths = pc.binary_length(array)
+    if array.null_count == 0 and pc.min(lengths).as_py() == pc.max(lengths).as_py() == 32:
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[array.offset:]
+        return np.frombuffer(array.buffers()[2], dtype="S32", count=len(array),
+                             offset=int(offsets[0]))
+    return np.array(array.to_pylist(), dtype="S32")
+
+
 @dataclass
 class KnownIds:
     """Article ids a committed run stored or found permanently broken: a sorted array of the
@@ -62,7 +82,7 @@ class KnownIds:
         if key in self._added:
             return True
         at = int(np.searchsorted(self._sorted, key))
-        return at < len(self._sorted) and self._sorted[at] == key
+        return at < len(self._sorted) and self._sorted[at] == _numpy_form(key)
 
     def add(self, article_id: str) -> None:
         self._added.add(id_key(article_id))
@@ -87,7 +107,7 @@ class BodyOwners:
         if key in self._added:
             return self._added[key]
         at = int(np.searchsorted(self._hashes, key))
-        if at < len(self._hashes) and self._hashes[at] == key:
+        if at < len(self._hashes) and self._hashes[at] == _numpy_form(key):
             return str(self._owners[at].decode("utf-8"))
         return None
 
@@ -191,9 +211,7 @@ def load_state(lake: Lake, near_window: timedelta | None = None) -> LakeState:
     bodies = snapshot.tables["bodies"]
     state = LakeState(
         KnownIds(_sorted_keys(snapshot.tables["known"].column("id"))),
-        BodyOwners(_sorted_keys(bodies.column("hash")),
-                   np.array(bodies.column("owner").to_pylist(), dtype="S32")
-                   if bodies.num_rows else np.empty(0, dtype="S32")),
+        BodyOwners(_sorted_keys(bodies.column("hash")), _owner_ids(bodies.column("owner"))),
         near_since=since,
     )
     state.learn_validators({row.pop("url"): row

@@ -319,6 +319,12 @@ class S3Store:
 
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         options: dict[str, Any] = {"region": self._session.region_name or "us-east-1"}
+        # Resolved again for each filesystem: temporary credentials (STS, IRSA, instance roles)
+        # are refreshed by botocore when they near expiry, so a long backfill that opens a
+        # dataset per batch never hands pyarrow an expired token.
+        credentials = self._session.get_credentials()
+        if credentials:
+            self._credentials = credentials.get_frozen_credentials()
         if self._credentials:
             # The same credentials boto3 resolved, so pyarrow does not search on its own (its
             # search can end at the EC2 metadata endpoint).

@@ -145,8 +145,14 @@ def _run_rows(lake: Lake, run: dict[str, Any], kind: str) -> list[dict[str, Any]
     """The rows a run wrote to a table (its own files only), partition values included."""
     dates = {f.name for f in contract.arrow_schema(kind, include_partitions=True)
              if pa.types.is_date(f.type)}
+    keys = run.get("files", {}).get(kind, [])
+    live = set(lake.committed_files(kind))
+    if any(key not in live for key in keys) and "run_id" in contract.columns(kind):
+        # A compaction merged the run's files into others: its rows are found by run id.
+        table = lake.dataset(kind).to_table(filter=pc.field("run_id") == run["run_id"])
+        return table.to_pylist()
     rows = []
-    for key in run.get("files", {}).get(kind, []):
+    for key in keys:
         values: dict[str, Any] = {}
         for part in key.split("/"):
             name, _, value = part.partition("=")

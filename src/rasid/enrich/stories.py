@@ -103,6 +103,7 @@ class Assigner:
         self._by_cluster: dict[str, str] = {}
         self._by_town: dict[str, set[str]] = {}
         self._norms: dict[str, float] = {}  # each story centroid's length, once per change
+        self._expired_to: date | None = None  # the latest day stories were expired for
         self.changed: set[str] = set()  # stories a batch created or grew
         self.closed: dict[str, Story] = {}  # changed stories that have left the window since
         for story in stories:
@@ -148,6 +149,9 @@ class Assigner:
     def _expire(self, today: date) -> None:
         """Stories past the window stop being candidates; a changed one is kept aside, its
         state still to be written."""
+        if self._expired_to is not None and today <= self._expired_to:
+            return  # nothing more can have aged out since the last look
+        self._expired_to = today
         limit = 2 * self.settings.window_days
         for story in [s for s in self.stories.values() if (today - s.last_seen).days > limit]:
             self._unindex(story)

@@ -75,11 +75,11 @@ class TerminalProgress(Progress):
 
         rows = [(sid, *(str(getattr(counts, c)) for c in COLUMNS))
                 for sid, counts in sorted(sources.items())]
-        # No borders, one space between columns: 78 characters at most (a name cut at 18).
+        # No borders, one space between columns: 76 characters at most (a name cut at 16).
         table = Table(title=f"{self._stage or 'working'} …", title_justify="left", box=None,
                       pad_edge=False, padding=(0, 0, 0, 1), header_style="bold")
         # Counts are never cut; a long source name is, with an ellipsis.
-        table.add_column("source", no_wrap=True, overflow="ellipsis", max_width=18)
+        table.add_column("source", no_wrap=True, overflow="ellipsis", max_width=16)
         for index, column in enumerate(COLUMNS, 1):
             header = HEADERS.get(column, column)
             width = max([len(header)] + [len(row[index]) for row in rows])

@@ -55,7 +55,7 @@ def main() -> None:
         print(json.dumps(measure(args.noop, fold=args.fold)))
         return
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="rasid-history-"))
-    print(f"load before: {Path("/proc/loadavg").read_text().strip()}")
+    print(f"load before: {Path('/proc/loadavg').read_text().strip()}")
     print(f"{'store':>5} {'past runs':>9} {'articles':>9} {'no-op s':>8} {'x fresh':>7} "
           f"{'peak MB':>8} {'+MB':>6} {'requests':>9}  {'by kind':<34} {'fold s':>6}")
     for store in args.stores:
@@ -73,7 +73,7 @@ def main() -> None:
                       f"{result['peak_mb'] - fresh['peak_mb']:>+6.0f} "
                       f"{sum(result['requests'].values()):>9}  {kinds:<34} {fold:>6.2f}",
                       flush=True)
-    print(f"load after: {Path("/proc/loadavg").read_text().strip()}")
+    print(f"load after: {Path('/proc/loadavg').read_text().strip()}")
 
 
 # --- the measured process -------------------------------------------------------------------

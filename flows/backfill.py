@@ -13,10 +13,10 @@ from datetime import date
 from typing import Any
 
 from prefect import flow
-from rasid_flows import collect, runners, where
-from rasid_flows.run_logs import rasid_logs_to_run
 
 from rasid.config import ConfigError
+from rasid_flows import collect, runners, where
+from rasid_flows.run_logs import rasid_logs_to_run
 
 
 @flow(name="backfill", log_prints=False, task_runner=runners.task_runner())

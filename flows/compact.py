@@ -7,12 +7,12 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from rasid_flows import where
-from rasid_flows.collect import only_transient
-from rasid_flows.run_logs import rasid_logs_to_run
 
 from rasid import compact as compaction
 from rasid.storage import open_lake
+from rasid_flows import where
+from rasid_flows.collect import only_transient
+from rasid_flows.run_logs import rasid_logs_to_run
 
 MIB = 1024 * 1024
 

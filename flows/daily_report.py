@@ -13,13 +13,13 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from rasid_flows import where
-from rasid_flows.alerts import publish_flags
-from rasid_flows.run_logs import rasid_logs_to_run
 
 from rasid import config, health, report
 from rasid.models import FUNNEL
 from rasid.storage import open_lake
+from rasid_flows import where
+from rasid_flows.alerts import publish_flags
+from rasid_flows.run_logs import rasid_logs_to_run
 
 DAY = timedelta(hours=24)
 

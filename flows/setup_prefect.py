@@ -12,9 +12,9 @@ from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 from prefect.workers.process import ProcessWorker
-from rasid_flows.politeness import HostLimits, provision
 
 from rasid import config
+from rasid_flows.politeness import HostLimits, provision
 
 WORK_POOL = "rasid-process"  # the pool prefect.yaml's deployments name
 

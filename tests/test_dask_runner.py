@@ -9,6 +9,7 @@ from typing import Any
 import distributed
 import duckdb
 import pytest
+
 from rasid_flows import runners
 from rasid_flows.runners import RunnerSettings
 

@@ -6,7 +6,7 @@ ARABIC = "<html><body><p>" + "أعلنت المحافظة عن خطة جديدة
 
 
 def test_one_broken_sequence_keeps_utf8() -> None:
-    content = ARABIC.encode("utf-8") + "…".encode("utf-8")[:2] + b"</html>"
+    content = ARABIC.encode("utf-8") + "…".encode()[:2] + b"</html>"
     text, encoding, _ = decode_html(content, "text/html")
     assert encoding == "utf-8" and "أعلنت المحافظة" in text
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
-from rasid_flows.politeness import HostLimits
 
 from rasid.config import ConfigError, Settings, parse_sources
 from rasid.fetch import Fetcher
 from rasid.fetch.hosts import host_key
 from rasid.models import Candidate
+from rasid_flows.politeness import HostLimits
 
 
 def sources_yaml(*entries: dict[str, Any]) -> str:
@@ -74,6 +74,7 @@ def test_the_fetcher_holds_the_shared_gate_around_every_request(demo_site: Any) 
 class TestOnAPrefectServer:
     def test_setup_creates_then_updates_the_limits_and_the_pool(self, tmp_path: Path) -> None:
         from prefect.client.orchestration import get_client
+
         from rasid_flows.setup_prefect import setup_prefect
 
         path = tmp_path / "sources.yaml"
@@ -94,6 +95,7 @@ class TestOnAPrefectServer:
 
     def test_the_gate_occupies_the_hosts_slot_while_a_request_runs(self, tmp_path: Path) -> None:
         from prefect.client.orchestration import get_client
+
         from rasid_flows.politeness import provision
 
         (source,) = parse_sources(sources_yaml({"id": "a", "homepage": "https://gate.example/"}))

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from prefect.flows import load_flow_from_entrypoint
+
 from rasid_flows.setup_prefect import WORK_POOL
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,9 +25,9 @@ import pytest
 import requests
 
 from rasid import USER_AGENT
-from rasid.fetch import connection as fetch_module
 from rasid.config import Settings, Source
-from rasid.fetch import FetchError, Fetcher, GuardedAdapter, decode_html
+from rasid.fetch import Fetcher, FetchError, GuardedAdapter, decode_html
+from rasid.fetch import connection as fetch_module
 from rasid.models import Candidate, FetchFailure, Page
 from rasid.netguard import AddressGuard, BlockedAddress
 

@@ -28,9 +28,8 @@ def test_package_never_imports_prefect_or_flows() -> None:
 
 
 def test_the_seam_finds_the_prefect_orchestrator() -> None:
-    from rasid_flows.orchestrator import PrefectOrchestrator
-
     from rasid import orchestration
+    from rasid_flows.orchestrator import PrefectOrchestrator
 
     assert isinstance(orchestration.load(), PrefectOrchestrator)
 

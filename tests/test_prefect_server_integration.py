@@ -4,6 +4,7 @@ worker, and flow runs against the demo site and a loopback site that records its
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -365,10 +366,8 @@ class RecordingSite(ThreadingHTTPServer):
         if path == "/robots.txt":
             return b"User-agent: *\nAllow: /\n"
         if path == "/sitemap.xml":
-            try:
+            with contextlib.suppress(threading.BrokenBarrierError):
                 self.both_arrived.wait(timeout=60)
-            except threading.BrokenBarrierError:
-                pass
             urls = "".join(f"<url><loc>{self.base}/news/{n}.html</loc><lastmod>2026-01-{n % 27 + 1:02d}</lastmod></url>"
                            for n in range(self.articles))
             return f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()

@@ -58,6 +58,7 @@ def test_flows_find_the_lake_and_sources_in_variables(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from prefect.variables import Variable
+
     from rasid_flows import where
 
     monkeypatch.delenv("RASID_LAKE", raising=False)

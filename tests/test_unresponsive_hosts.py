@@ -304,9 +304,8 @@ def write_sources(path: Path, sources: list[Source]) -> Path:
 def test_a_run_beside_a_stalled_outlet_stores_the_steady_one_and_retries_the_rest_next_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from rasid_flows.collect import collect
-
     from rasid.storage import open_lake
+    from rasid_flows.collect import collect
 
     monkeypatch.setenv("RASID_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
     monkeypatch.setenv("RASID_RESPONSE_DEADLINE", "2")

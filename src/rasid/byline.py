@@ -24,6 +24,7 @@ from copy import deepcopy
 from lxml.html import HtmlElement
 from trafilatura import metadata
 from trafilatura.htmlprocessing import prune_unwanted_nodes
+from trafilatura.json_metadata import normalize_authors
 from trafilatura.utils import trim
 from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 
@@ -106,7 +107,7 @@ def extract_author(tree: HtmlElement) -> str | None:
                 continue  # deleted with its zone
             content = trim(" ".join(_pruned(element, discarded).itertext()))
             if content and 2 < len(content) < _LEN_LIMIT:
-                return metadata.normalize_authors(None, content)
+                return normalize_authors(None, content)
     return None
 
 

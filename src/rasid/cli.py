@@ -267,7 +267,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if folder and not Path(folder).is_dir():
             raise ConfigError(f"{option} {folder}: no such directory")
     try:
-        cases = evaluate.load_cases(args.corpus and Path(args.corpus), golden and Path(golden))
+        cases = evaluate.load_cases(Path(args.corpus) if args.corpus else None,
+                                    Path(golden) if golden else None)
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError(f"cannot read the pages to evaluate: {exc}") from None
     print(f"extracting {len(cases)} pages with rasid and with plain trafilatura...",

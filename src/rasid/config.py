@@ -10,12 +10,13 @@ import ipaddress
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Lowercase words joined by single hyphens, with at least one letter: an all-digit id ("2024") would make readers that infer
@@ -108,7 +109,7 @@ class SourcesFile(BaseModel):
         return self
 
 
-def _describe(error: dict[str, Any], raw: Any) -> str:
+def _describe(error: ErrorDetails, raw: Any) -> str:
     loc = list(error["loc"])
     where = "sources file"
     if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
@@ -259,7 +260,11 @@ class Settings(BaseSettings):
         return value.upper() if isinstance(value, str) else value
 
 
-def load_settings(kind: type[AnySettings] = Settings) -> AnySettings:  # type: ignore[assignment]
+@overload
+def load_settings() -> Settings: ...
+@overload
+def load_settings(kind: type[AnySettings]) -> AnySettings: ...
+def load_settings(kind: type[BaseSettings] = Settings) -> BaseSettings:
     """Settings (``kind``: another settings class with the RASID_ prefix) from the environment;
     a bad RASID_* value is a ConfigError naming the variable (never echoing its value)."""
     try:

@@ -11,7 +11,7 @@ import logging
 import multiprocessing
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -289,7 +289,7 @@ def _chunksize(items: int, workers: int) -> int:
     return max(1, min(CHUNKSIZE, items // (2 * workers)))
 
 
-def extract_many(items: list[Item], workers: int = 1, *,
+def extract_many(items: Sequence[Item], workers: int = 1, *,
                  executor: Executor | None = None) -> list[Extracted]:
     """Extract (html or encoded body, url, kwargs) items across processes; results keep the
     input order.

@@ -60,7 +60,8 @@ def _mix(values: np.ndarray) -> np.ndarray:
     values = values * np.uint64(0xFF51AFD7ED558CCD)
     values = values ^ (values >> np.uint64(33))
     values = values * np.uint64(0xC4CEB9FE1A85EC53)
-    return values ^ (values >> np.uint64(33))
+    mixed: np.ndarray = values ^ (values >> np.uint64(33))
+    return mixed
 
 
 def shingles(text: str) -> np.ndarray:
@@ -143,7 +144,8 @@ def decode_many(values: Sequence[str | None]) -> tuple[list[int], np.ndarray]:
 def _band_keys(signatures: np.ndarray) -> np.ndarray:
     """(n, BANDS) 64-bit keys: each band's 4 values packed, salted by the band's number."""
     packed = np.ascontiguousarray(signatures.astype("<u2")).view("<u8").astype(np.uint64)
-    return packed.reshape(len(signatures), BANDS) ^ _BAND_SALTS
+    keys: np.ndarray = packed.reshape(len(signatures), BANDS) ^ _BAND_SALTS
+    return keys
 
 
 @dataclass

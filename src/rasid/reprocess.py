@@ -19,10 +19,10 @@ from typing import Any
 import pyarrow.compute as pc
 
 from rasid import contract, extract
+from rasid.config import ConfigError, Source
 from rasid.enrich.mentions import default_matcher
 from rasid.enrich.stories import Assigner
 from rasid.enrich.watchlists import load_watchlists
-from rasid.config import ConfigError, Source
 from rasid.fetch.decoding import decode_html
 from rasid.models import Encoded, Extracted, Page
 from rasid.pipeline import (

@@ -8,6 +8,7 @@ browser (or an SSH tunnel) is the audience.
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,8 +56,6 @@ def serve_reports(lake: Lake, port: int) -> int:
     with server:
         print(f"serving the reports of {lake.uri} at http://127.0.0.1:{server.server_port}/ "
               "(Ctrl-C stops)", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
-        except KeyboardInterrupt:
-            pass
     return 0

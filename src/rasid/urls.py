@@ -135,10 +135,7 @@ def raw_hostname(netloc: str) -> str | None:
     """The host of a URL's authority as written (``urlsplit(...).hostname`` lower-cases it,
     which for some scripts is not the case mapping IDNA applies)."""
     host = netloc.rpartition("@")[2]
-    if host.startswith("["):
-        host = host[1:].partition("]")[0]
-    else:
-        host = host.partition(":")[0]
+    host = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
     return host or None
 
 

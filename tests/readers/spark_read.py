@@ -12,7 +12,8 @@ import os
 import sys
 
 os.chdir(sys.argv[1])
-snippet = open(sys.argv[2], encoding="utf-8").read()
+with open(sys.argv[2], encoding="utf-8") as file:
+    snippet = file.read()
 shown = io.StringIO()
 with contextlib.redirect_stdout(shown):
     exec(compile(snippet, "README.md", "exec"), {})

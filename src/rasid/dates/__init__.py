@@ -201,7 +201,8 @@ def find_published(html: str | HtmlElement, url: str, *, title: str | None,
     tree = html if isinstance(html, HtmlElement) else _load(html)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     page = None
-    evidence, note = [], ""
+    evidence: list[Evidence] = []
+    note = ""
     if tree is not None:
         evidence, note, page = page_evidence(tree, url, title, tz, now)
     for moment, source in hints:

@@ -24,7 +24,7 @@ _NOT_FOUND = Resource(
     {"Content-Type": "text/html; charset=utf-8"},
     '<!DOCTYPE html>\n<html lang="ar" dir="rtl"><head><meta charset="utf-8">'
     "<title>الصفحة غير موجودة</title></head><body><h1>404</h1>"
-    "<p>عذراً، الصفحة التي تبحث عنها غير موجودة أو نُقلت.</p></body></html>\n".encode("utf-8"),
+    "<p>عذراً، الصفحة التي تبحث عنها غير موجودة أو نُقلت.</p></body></html>\n".encode(),
 )
 _FREE_PORT_ATTEMPTS = 5
 _POLL_SECONDS = 0.05

@@ -88,10 +88,10 @@ class Matcher:
         # A name as written beats another name with a clitic glued on: "لبنان" is Lebanon,
         # not ل + the village "بنان".
         for variant_of_clitic in (False, True):
-            for key, (entity, ambiguity) in resolved.items():
+            for key, (owner, ambiguity) in resolved.items():
                 for variant, clitic in _variants(key):
                     if clitic == variant_of_clitic and variant not in self._automaton:
-                        self._automaton.add_word(variant, (len(variant), entity, ambiguity, clitic))
+                        self._automaton.add_word(variant, (len(variant), owner, ambiguity, clitic))
         self._automaton.make_automaton()
 
     def _resolve(self, key: str, claims: list[tuple[int, str]]) -> tuple[int, str] | None:

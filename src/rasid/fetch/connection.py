@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from requests.adapters import HTTPAdapter
@@ -87,12 +87,10 @@ def _shutdown_at(sock: socket.socket, deadline: float) -> Iterator[None]:
 
 
 def _shutdown(sock: socket.socket) -> None:
-    try:
-        # The plain socket's shutdown, also for a TLS socket: it ends the blocked read without
-        # touching the TLS state the reading thread is using.
+    # The plain socket's shutdown, also for a TLS socket: it ends the blocked read without
+    # touching the TLS state the reading thread is using. An OSError: it is already closed.
+    with suppress(OSError):
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed
 
 
 def _guarded(connection_cls: type[HTTPConnection], guard: AddressGuard) -> type[HTTPConnection]:

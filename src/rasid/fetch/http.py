@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -142,10 +142,9 @@ def _redirect_target(url: str, status: int, headers: dict[str, str]) -> str | No
     location = headers.get("location")
     if status not in REDIRECT_STATUSES or not location:
         return None
-    try:  # http.client decodes headers as latin-1; servers send UTF-8 (as requests assumes)
+    # http.client decodes headers as latin-1; servers send UTF-8 (as requests assumes)
+    with suppress(UnicodeError):
         location = location.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        pass
     return urljoin(url, location.strip())
 
 

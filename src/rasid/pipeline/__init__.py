@@ -10,8 +10,8 @@ The Prefect flows call these in order; a test can call them directly.
 - ``enrich``: between check and write, stories, mentions and watchlist matches
 """
 
-from rasid.pipeline.enrich import Enricher, load_enricher
 from rasid.pipeline.batches import FIRST_BATCH, batch_sizes, published_within
+from rasid.pipeline.enrich import Enricher, load_enricher
 from rasid.pipeline.overlap import overlap
 from rasid.pipeline.rows import CheckedBatch, build_row, check_rows, extract_kwargs
 from rasid.pipeline.run import Batch, Run, check_and_write

@@ -87,7 +87,8 @@ class Enricher:
 
 
 def _day(row: dict[str, Any]) -> date:
-    return row["published_date"] or row["fetched_at"].date()
+    day: date = row["published_date"] or row["fetched_at"].date()
+    return day
 
 
 def load_enricher(lake: Lake, run_id: str, today: date, *,

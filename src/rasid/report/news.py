@@ -150,7 +150,8 @@ def _run_rows(lake: Lake, run: dict[str, Any], kind: str) -> list[dict[str, Any]
     if any(key not in live for key in keys) and "run_id" in contract.columns(kind):
         # A compaction merged the run's files into others: its rows are found by run id.
         table = lake.dataset(kind).to_table(filter=pc.field("run_id") == run["run_id"])
-        return table.to_pylist()
+        merged: list[dict[str, Any]] = table.to_pylist()
+        return merged
     rows = []
     for key in keys:
         values: dict[str, Any] = {}
@@ -218,11 +219,11 @@ def _watchlists(lake: Lake, run: dict[str, Any], runs: list[dict[str, Any]], fir
     items = []
     for wid in sorted(set(per_day) | set(run.get("watchlists") or {})):
         counts = per_day[wid]
-        series = charts.Series("matched", "مطابقات / matches",
-                               [counts.get(day, 0) for day in newest_first])
+        day_counts = [counts.get(day, 0) for day in newest_first]
+        series = charts.Series("matched", "مطابقات / matches", day_counts)
         svg = charts.stacked_bars([f"{d}" for d in newest_first], [series], label=wid)
         items.append(WatchlistItem(
             wid, names.get(wid, wid), int((run.get("watchlists") or {}).get(wid, 0)),
-            sum(series.values), Markup(svg),
+            sum(day_counts), Markup(svg),
             tuple(links[a] for a in reversed(matched[wid]) if a in links)))
     return tuple(items)

@@ -13,6 +13,7 @@ import mimetypes
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from posixpath import normpath
+from typing import Any
 
 from rasid.config import ConfigError
 from rasid.report.publishing import REPORTS
@@ -20,9 +21,9 @@ from rasid.storage import Lake
 
 
 class _ReportHandler(BaseHTTPRequestHandler):
-    def __init__(self, *args: object, lake: Lake) -> None:
+    def __init__(self, *args: Any, lake: Lake) -> None:  # the request, address and server
         self.lake = lake
-        super().__init__(*args)  # type: ignore[arg-type]
+        super().__init__(*args)
 
     def do_GET(self) -> None:
         path = normpath("/" + self.path.split("?", 1)[0]).lstrip("/")

@@ -378,7 +378,8 @@ def test_rasid_report_out_writes_a_browsable_copy(
 
     out = tmp_path / "out"
     assert main(["report", "--lake", str(lake), "--out", str(out)]) == 0
-    assert f"report: {out / 'index.html'}" in capsys.readouterr().out
+    # A file:// link, which terminals open with a click (as `rasid run` prints it).
+    assert f"report: {(out / 'index.html').as_uri()}" in capsys.readouterr().out
     html = (out / "index.html").read_text(encoding="utf-8")
     local = [h for h in re.findall(r'href="([^"#][^"]*)"', html) if not h.startswith("http")]
     assert "data-docs/index.html" in local

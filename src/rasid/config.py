@@ -250,9 +250,11 @@ class Settings(BaseSettings):
     lake: str | None = None
     sources: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"  # rasid's own loggers
-    # How long a report link in a Prefect artifact opens an S3 lake's report (SigV4's limit
-    # is seven days).
-    report_link_hours: int = Field(default=168, ge=1, le=168)
+    # Hours a presigned report link for an S3 lake stays valid (SigV4's limit is seven days);
+    # 0, the default, prints s3:// addresses instead. A presigned URL carries the access key
+    # id, and with temporary credentials the session token, into every terminal and Prefect
+    # artifact that shows it, so it is the operator's choice, not the default.
+    report_link_hours: int = Field(default=0, ge=0, le=168)
 
     @field_validator("log_level", mode="before")
     @classmethod

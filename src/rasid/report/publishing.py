@@ -34,7 +34,8 @@ class Published:
 
 def link(lake: Lake, key: str) -> str:
     """A URL an operator opens from a Prefect artifact or a terminal: file:// for a local
-    lake, a presigned HTTPS URL for S3, valid for RASID_REPORT_LINK_HOURS (default 168)."""
+    lake; for S3 the s3:// address, or a presigned HTTPS URL valid for RASID_REPORT_LINK_HOURS
+    when that is set (it is 0, no presigning, by default)."""
     return lake.link(key, load_settings().report_link_hours * 3600)
 
 

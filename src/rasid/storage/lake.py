@@ -85,7 +85,7 @@ class Lake:
 
     def link(self, key: str, expires_in: int) -> str:
         """A URL a browser opens for ``key``: ``file://`` for a local lake, a presigned HTTPS
-        URL valid for ``expires_in`` seconds for S3."""
+        URL valid for ``expires_in`` seconds for S3 (its ``s3://`` address when that is 0)."""
         return self.store.link(check_key(key), expires_in)
 
     def partition_path(self, kind: str, values: Mapping[str, object]) -> str:

@@ -311,6 +311,8 @@ class S3Store:
         return f"s3://{self.bucket}/{self.prefix}{key}".rstrip("/")
 
     def link(self, key: str, expires_in: int) -> str:
+        if expires_in <= 0:  # presigned links not asked for
+            return self.uri(key)
         # Signed locally with the credentials boto3 resolved (no request is made): anyone
         # holding the link reads this one object until it expires.
         return str(self._client.generate_presigned_url(

@@ -1,5 +1,6 @@
 """prefect.yaml declares a scheduled deployment whose entrypoint is the real collect flow."""
 
+import importlib
 import importlib.util
 import inspect
 from pathlib import Path
@@ -15,7 +16,10 @@ def deployments() -> dict[str, dict]:
 
 
 def load_entrypoint(entrypoint: str) -> object:
+    """Prefect's two entrypoint forms: ``path/to/file.py:name`` and ``package.module:name``."""
     path, name = entrypoint.split(":")
+    if not path.endswith(".py"):
+        return getattr(importlib.import_module(path), name)
     spec = importlib.util.spec_from_file_location("entrypoint_under_test", ROOT / path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

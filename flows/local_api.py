@@ -136,6 +136,7 @@ class LocalAPI:
     def stop(self) -> None:
         if self.process is None:
             return
+        _send_what_is_queued()
         self.process.terminate()
         try:
             self.process.wait(timeout=5)
@@ -144,6 +145,17 @@ class LocalAPI:
             self.process.wait()
         self.process = None
         self._point_prefect_here(None)
+
+
+def _send_what_is_queued(timeout: float = 10) -> None:
+    """Let Prefect's background senders deliver queued log lines and events to this server
+    before it stops; otherwise they try at exit, find nothing listening and print errors."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):  # stopping the server must not fail on this
+            worker.drain_all(timeout=timeout)
 
 
 def _free_port() -> int:

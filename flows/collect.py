@@ -115,7 +115,7 @@ def extract_batch(
 @task(name="check-and-write", cache_policy=NO_CACHE, retries=3,
       retry_delay_seconds=[2, 10, 30], retry_condition_fn=only_transient)
 def check_and_write(
-    lake: Lake, run_id: str, part: int, rows: list[dict[str, Any]], pages: list[Page],
+    lake: Lake, run_id: str, part: int, rows: list[pipeline.ArticleRow], pages: list[Page],
     sources: dict[str, Source], state: pipeline.LakeState, enricher: pipeline.Enricher,
 ) -> tuple[pipeline.CheckedBatch, dict[str, list[str]]]:
     return pipeline.check_and_write(lake, run_id, part, rows, pages, sources, state, enricher)
@@ -214,7 +214,7 @@ def run(
         futures = _submit_extract(batch.pages, sources, now, pool, on_cluster=not local)
         return lambda: [item for future in futures for item in future.result()]
 
-    def store_batch(batch: pipeline.Batch, rows: list[dict[str, Any]]) -> tuple[
+    def store_batch(batch: pipeline.Batch, rows: list[pipeline.ArticleRow]) -> tuple[
             pipeline.CheckedBatch, dict[str, list[str]]]:
         # quote(): Prefect would walk (and rebuild) every row, page and known id looking
         # for futures, twice per task run; they hold none.

@@ -288,6 +288,16 @@ def page_of(row: dict[str, Any]) -> Page:
     )
 
 
+def checked(rows: list[dict[str, Any]], run_id: str) -> pipeline.CheckedBatch:
+    """Dict rows (as the storage tests write them) as the check step's typed batch: rows with
+    ``reasons`` go to quarantine, the others are stored articles of the run."""
+    articles = [pipeline.ArticleRow(**row | {"run_id": run_id}, run_date=row["fetched_at"].date())
+                for row in rows if "reasons" not in row]
+    quarantine = [pipeline.QuarantineRow(**row | {"run_id": run_id})
+                  for row in rows if "reasons" in row]
+    return pipeline.CheckedBatch(articles, quarantine, checks.CheckOutcome())
+
+
 def collect_rows(lake: Lake, rows: list[dict[str, Any]], batch_size: int = 4) -> str:
     """A collection run over already-extracted rows: incremental state, batches written with
     ``pipeline.write_batch``, committed with ``pipeline.commit_run``. Returns the run id."""
@@ -295,10 +305,8 @@ def collect_rows(lake: Lake, rows: list[dict[str, Any]], batch_size: int = 4) ->
     summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
     fresh = [dict(row) for row in rows if row["article_id"] not in state.known_ids]
     for part, start in enumerate(range(0, len(fresh), batch_size)):
-        chunk = [row | {"run_id": summary.run_id} for row in fresh[start : start + batch_size]]
-        articles = [row for row in chunk if "reasons" not in row]
-        quarantine = [row for row in chunk if "reasons" in row]
-        batch = pipeline.CheckedBatch(articles, quarantine, checks.CheckOutcome())
+        chunk = fresh[start : start + batch_size]
+        batch = checked(chunk, summary.run_id)
         files = pipeline.write_batch(lake, summary.run_id, part, batch, [page_of(r) for r in chunk])
         for record in summary.add_batch(batch, files):
             state.remember(record)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from rasid import checks, pipeline
+from rasid import pipeline
 from rasid.storage import Lake, LocalStore, open_lake
 from rasid.storage.checkpoint import Checkpoint
 from tests.lake_support import (
@@ -21,6 +21,7 @@ from tests.lake_support import (
     Killed,
     article,
     assert_lake_consistent,
+    checked,
     collect_rows,
     comparable,
     page_of,
@@ -60,8 +61,7 @@ def write_old_format_run(lake: Lake, rows: list[dict[str, Any]], run_id: str,
     """A run as the version before checkpoints wrote it: files published in place and a
     manifest named by run id alone, holding every record."""
     summary = pipeline.RunSummary(run_id=run_id, started_at=committed_at)
-    batch = pipeline.CheckedBatch([r | {"run_id": run_id} for r in rows], [],
-                                  checks.CheckOutcome())
+    batch = checked(rows, run_id)
     files = pipeline.write_batch(lake, run_id, 0, batch, [page_of(r) for r in rows])
     summary.add_batch(batch, files)
     for key in [k for keys in files.values() for k in keys if not k.startswith("reports/")]:
@@ -192,8 +192,8 @@ def test_a_commit_after_the_checkpoint_killed_before_its_publish_is_finished(
     lake.log.write_checkpoint()
     state = pipeline.load_state(lake)
     summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
-    rows = [r | {"run_id": summary.run_id} for r in rows_of_run(3)]
-    batch = pipeline.CheckedBatch(rows, [], checks.CheckOutcome())
+    rows = rows_of_run(3)
+    batch = checked(rows, summary.run_id)
     files = pipeline.write_batch(lake, summary.run_id, 0, batch, [page_of(r) for r in rows])
     summary.add_batch(batch, files)
     dying = Lake(DyingStore(lake.store, die_at=1))  # after the manifest, before the first copy

@@ -181,3 +181,16 @@ def test_sql_quality_rules_catch_bad_rows(tmp_path: Path) -> None:
 def test_unknown_contract_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown contract"):
         contract.columns("comments")
+
+
+def test_an_article_row_with_a_misspelt_or_missing_column_fails_where_it_is_built() -> None:
+    from dataclasses import fields
+
+    from rasid.pipeline import ArticleRow, QuarantineRow
+
+    assert [f.name for f in fields(QuarantineRow)] == [
+        *contract.columns("articles"), "run_date", "reasons"]
+    with pytest.raises(TypeError, match="word_cuont"):
+        ArticleRow(article_id="a", word_cuont=3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="missing"):
+        ArticleRow(article_id="a")  # type: ignore[call-arg]

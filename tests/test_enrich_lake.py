@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from rasid import checks, contract, pipeline
+from rasid import contract, pipeline
 from rasid.storage import Lake, open_lake
-from tests.lake_support import article, page_of
+from tests.lake_support import article, checked, page_of
 
 GOLDEN = Path(__file__).parent / "golden" / "enrich"
 ARTICLES = yaml.safe_load((GOLDEN / "stories.yaml").read_text(encoding="utf-8"))["articles"]
@@ -35,8 +35,7 @@ def _rows() -> dict[str, dict[str, Any]]:
 def _run(lake: Lake, rows: list[dict[str, Any]], today: date, watchlists: Path) -> str:
     summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
     enricher = pipeline.load_enricher(lake, summary.run_id, today, watchlists=watchlists)
-    rows = [r | {"run_id": summary.run_id} for r in rows]
-    batch = pipeline.CheckedBatch(rows, [], checks.CheckOutcome())
+    batch = checked(rows, summary.run_id)
     batch.mentions, batch.matches = enricher.enrich(batch.articles)
     files = pipeline.write_batch(lake, summary.run_id, 0, batch, [page_of(r) for r in rows])
     summary.add_batch(batch, files)

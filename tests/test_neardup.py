@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ def whole_history_window(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline.state, "NEAR_WINDOW", timedelta(days=3650))
 
 
-def demo_row(page: DemoPage, run_id: str = "run-1") -> dict[str, Any]:
+def demo_row(page: DemoPage, run_id: str = "run-1") -> pipeline.ArticleRow:
     """The row a collection run builds for a demo page, without a server or Prefect."""
     source: Source = SOURCES[page.source_id]
     resource = RENDERED[f"{DEMO_HOSTS[page.source_id]}:{DEMO_PORT}"][page.path]
@@ -59,20 +60,20 @@ def demo_row(page: DemoPage, run_id: str = "run-1") -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def demo_rows() -> dict[tuple[str, str], dict[str, Any]]:
+def demo_rows() -> dict[tuple[str, str], pipeline.ArticleRow]:
     return {(p.source_id, p.path): demo_row(p) for p in PAGES}
 
 
-def by_id(batch: pipeline.CheckedBatch) -> dict[str, dict[str, Any]]:
-    return {r["article_id"]: r for r in batch.articles + batch.quarantine}
+def by_id(batch: pipeline.CheckedBatch) -> dict[str, pipeline.ArticleRow]:
+    return {r.article_id: r for r in batch.articles + batch.quarantine}
 
 
-def commit(lake: Any, rows: list[dict[str, Any]], state: pipeline.LakeState
+def commit(lake: Any, rows: list[pipeline.ArticleRow], state: pipeline.LakeState
            ) -> pipeline.CheckedBatch:
     """One run of the pipeline's check/write/commit steps over ready rows."""
     run_id = pipeline.new_run_id()
     summary = pipeline.RunSummary(run_id=run_id, started_at=FETCHED)
-    rows = [row | {"run_id": run_id} for row in rows]
+    rows = [replace(row, run_id=run_id) for row in rows]
     batch = pipeline.check_rows(rows, SOURCES, state)
     files = pipeline.write_batch(lake, run_id, 0, batch, [])
     summary.add_batch(batch, files)
@@ -83,36 +84,36 @@ def commit(lake: Any, rows: list[dict[str, Any]], state: pipeline.LakeState
 # --- the demo's syndicated trap -----------------------------------------------------------------
 
 def test_syndicated_copy_in_one_batch_points_to_the_original_and_nothing_else_clusters(
-        demo_rows: dict[tuple[str, str], dict[str, Any]]) -> None:
+        demo_rows: dict[tuple[str, str], pipeline.ArticleRow]) -> None:
     # Newest source first: the check step itself must rank the copies by publication time.
-    rows = [dict(row) for row in reversed(demo_rows.values())]
+    rows = [replace(row) for row in reversed(demo_rows.values())]
     batch = pipeline.check_rows(rows, SOURCES, pipeline.LakeState())
     rows_by_id = by_id(batch)
     original, copy = rows_by_id[url_id(ORIGINAL.url())], rows_by_id[url_id(COPY.url())]
-    assert copy in batch.articles and "near_duplicate" in copy["flags"]
-    assert copy["near_duplicate_of"] == original["article_id"]
-    assert copy["near_duplicate_cluster"] == original["near_duplicate_cluster"]
-    assert original["near_duplicate_cluster"] == original["article_id"]
-    assert original["near_duplicate_of"] is None and "near_duplicate" not in original["flags"]
+    assert copy in batch.articles and "near_duplicate" in copy.flags
+    assert copy.near_duplicate_of == original.article_id
+    assert copy.near_duplicate_cluster == original.near_duplicate_cluster
+    assert original.near_duplicate_cluster == original.article_id
+    assert original.near_duplicate_of is None and "near_duplicate" not in original.flags
     # The only other pair is the AMP edition, an exact copy already quarantined as one.
-    others = {r["url"] for r in rows_by_id.values() if r["near_duplicate_of"]} - {copy["url"]}
-    exact = {r["url"] for r in batch.quarantine if "duplicate_body" in r["reasons"]}
+    others = {r.url for r in rows_by_id.values() if r.near_duplicate_of} - {copy.url}
+    exact = {r.url for r in batch.quarantine if "duplicate_body" in r.reasons}
     assert others == exact and len(exact) == 1
-    clusters = [r["near_duplicate_cluster"] for r in batch.articles]
+    clusters = [r.near_duplicate_cluster for r in batch.articles]
     assert len(clusters) - len(set(clusters)) == 1  # one cluster of two, every other alone
 
 
 def test_copy_in_a_later_run_is_found_through_the_committed_manifest(
-        tmp_path: Path, demo_rows: dict[tuple[str, str], dict[str, Any]]) -> None:
+        tmp_path: Path, demo_rows: dict[tuple[str, str], pipeline.ArticleRow]) -> None:
     lake = open_lake(str(tmp_path))
-    first = [dict(demo_rows[(p.source_id, p.path)]) for p in PAGES if p.source_id == "sham-today"]
+    first = [replace(demo_rows[(p.source_id, p.path)]) for p in PAGES if p.source_id == "sham-today"]
     commit(lake, first, pipeline.load_state(lake))
     state = pipeline.load_state(lake)  # a new process: only what the manifests say
     assert len(state.near) == len(first)
-    second = commit(lake, [dict(demo_rows[(COPY.source_id, COPY.path)])], state)
+    second = commit(lake, [replace(demo_rows[(COPY.source_id, COPY.path)])], state)
     [copy] = second.articles
-    assert copy["near_duplicate_of"] == url_id(ORIGINAL.url())
-    assert "near_duplicate" in copy["flags"]
+    assert copy.near_duplicate_of == url_id(ORIGINAL.url())
+    assert "near_duplicate" in copy.flags
     clusters = duckdb.sql(
         f"SELECT near_duplicate_cluster, count(*), min(published_at) = max(published_at) "
         f"FROM read_parquet('{tmp_path}/articles/**/*.parquet', hive_partitioning=true) "
@@ -121,22 +122,21 @@ def test_copy_in_a_later_run_is_found_through_the_committed_manifest(
 
 
 def test_an_original_stored_after_its_copy_is_not_flagged_but_joins_the_cluster(
-        tmp_path: Path, demo_rows: dict[tuple[str, str], dict[str, Any]]) -> None:
+        tmp_path: Path, demo_rows: dict[tuple[str, str], pipeline.ArticleRow]) -> None:
     lake = open_lake(str(tmp_path))
-    commit(lake, [dict(demo_rows[(COPY.source_id, COPY.path)])], pipeline.load_state(lake))
-    later = commit(lake, [dict(demo_rows[(ORIGINAL.source_id, ORIGINAL.path)])],
+    commit(lake, [replace(demo_rows[(COPY.source_id, COPY.path)])], pipeline.load_state(lake))
+    later = commit(lake, [replace(demo_rows[(ORIGINAL.source_id, ORIGINAL.path)])],
                    pipeline.load_state(lake))
     [original] = later.articles
-    assert original["near_duplicate_of"] is None  # it is the earliest copy
-    assert "near_duplicate" not in original["flags"]
-    assert original["near_duplicate_cluster"] == url_id(COPY.url())  # the cluster's first key
+    assert original.near_duplicate_of is None  # it is the earliest copy
+    assert "near_duplicate" not in original.flags
+    assert original.near_duplicate_cluster == url_id(COPY.url())  # the cluster's first key
     # A third outlet's copy, with one more sentence (not an exact duplicate).
-    body = demo_rows[(COPY.source_id, COPY.path)]["body"] + "\nوأكد المصدر أن العمل مستمر."
-    third_copy = demo_rows[(COPY.source_id, COPY.path)] | {
-        "article_id": "f" * 32, "url": "https://third.example/c", "body": body,
-        "body_hash": body_hash(body)}
+    body = demo_rows[(COPY.source_id, COPY.path)].body + "\nوأكد المصدر أن العمل مستمر."
+    third_copy = replace(demo_rows[(COPY.source_id, COPY.path)], article_id="f" * 32,
+                         url="https://third.example/c", body=body, body_hash=body_hash(body))
     [third] = commit(lake, [third_copy], pipeline.load_state(lake)).articles
-    assert third["near_duplicate_of"] == original["article_id"]
+    assert third.near_duplicate_of == original.article_id
 
 
 # --- signatures -------------------------------------------------------------------------------

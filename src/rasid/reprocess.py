@@ -26,6 +26,7 @@ from rasid.enrich.watchlists import load_watchlists
 from rasid.fetch.decoding import decode_html
 from rasid.models import Encoded, Extracted, Page
 from rasid.pipeline import (
+    ArticleRow,
     Batch,
     CheckedBatch,
     Enricher,
@@ -63,7 +64,7 @@ def reprocess(
     enricher = Enricher(default_matcher(), Assigner(),
                         load_watchlists(watchlists) if watchlists else [], summary.run_id)
 
-    def store(batch: Batch, rows: list[dict[str, Any]]) -> tuple[CheckedBatch, dict[str, list[str]]]:
+    def store(batch: Batch, rows: list[ArticleRow]) -> tuple[CheckedBatch, dict[str, list[str]]]:
         # The pages are in the archive already: only their rows (and validations) are new.
         return check_and_write(lake, summary.run_id, batch.part, rows, [], batch.sources,
                                run.state, enricher)

@@ -4,6 +4,7 @@ The Prefect flows call these in order; a test can call them directly.
 
 - ``state``: what committed runs hold (known ids, body owners, near-duplicate signatures)
 - ``batches``: which candidates to fetch, in batches that mix sources
+- ``record``: the typed article and quarantine rows, checked against the contracts
 - ``rows``: a row per page, checked and split into articles and quarantine
 - ``summary``: the run's counts and manifest; writing and committing a batch
 - ``run``: the loop every kind of run goes through (``Run``), over ``overlap``'s three stages
@@ -13,6 +14,7 @@ The Prefect flows call these in order; a test can call them directly.
 from rasid.pipeline.batches import FIRST_BATCH, batch_sizes, published_within
 from rasid.pipeline.enrich import Enricher, load_enricher
 from rasid.pipeline.overlap import overlap
+from rasid.pipeline.record import ArticleRow, QuarantineRow
 from rasid.pipeline.rows import CheckedBatch, build_row, check_rows, extract_kwargs
 from rasid.pipeline.run import Batch, Run, check_and_write
 from rasid.pipeline.state import LakeState, load_state, select_new
@@ -28,9 +30,9 @@ from rasid.pipeline.summary import (
 )
 
 __all__ = [
-    "FIRST_BATCH", "MANIFEST_FORMAT", "Batch", "CheckedBatch", "Enricher", "LakeState", "Run",
+    "FIRST_BATCH", "MANIFEST_FORMAT", "ArticleRow", "Batch", "CheckedBatch", "Enricher", "LakeState", "Run",
     "RunSummary", "SourceStats", "batch_sizes", "build_row", "check_and_write", "check_rows",
     "commit_run", "extract_kwargs", "failure_record", "load_enricher", "load_state", "new_run_id",
-    "overlap", "published_within",
+    "overlap", "published_within", "QuarantineRow",
     "record_of", "select_new", "write_batch",
 ]

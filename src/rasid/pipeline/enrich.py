@@ -17,6 +17,7 @@ from rasid.enrich.analyse import analyse
 from rasid.enrich.mentions import Matcher, default_matcher
 from rasid.enrich.stories import Assigner, Story, StorySettings
 from rasid.enrich.watchlists import BASELINE_DAYS, Spike, Watchlist, load_watchlists, spike
+from rasid.pipeline.record import ArticleRow
 from rasid.storage import Lake
 
 
@@ -31,20 +32,20 @@ class Enricher:
     matched: Counter[str] = field(default_factory=Counter)  # per watchlist, this run
     daily: dict[str, Counter[date]] = field(default_factory=dict)  # per watchlist, stored+run
 
-    def enrich(self, articles: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
+    def enrich(self, articles: list[ArticleRow]) -> tuple[list[dict[str, Any]],
                                                                list[dict[str, Any]]]:
         """Set each article's story_id; return its mentions and watchlist-match rows."""
         now = datetime.now(UTC)
-        analysed = [analyse(self.matcher, article_id=r["article_id"], source=r["source"],
-                            day=_day(r), title=r["title"], body=r["body"],
-                            cluster=r["near_duplicate_cluster"]) for r in articles]
+        analysed = [analyse(self.matcher, article_id=r.article_id, source=r.source,
+                            day=_day(r), title=r.title, body=r.body,
+                            cluster=r.near_duplicate_cluster) for r in articles]
         story_ids = self.assigner.assign([a.doc for a in analysed])
         mentions, matches = [], []
         for row, result, story_id in zip(articles, analysed, story_ids, strict=True):
-            row["story_id"] = story_id
-            where = {"source": row["source"], "published_date": row["published_date"],
+            row.story_id = story_id
+            where = {"source": row.source, "published_date": row.published_date,
                      "run_id": self.run_id}
-            mentions += [{"article_id": row["article_id"], "entity_id": m.entity_id,
+            mentions += [{"article_id": row.article_id, "entity_id": m.entity_id,
                           "kind": m.kind, "name": m.name, "count": m.count,
                           "first_position": m.first_position, "story_id": story_id,
                           "enriched_at": now, **where} for m in result.mentions]
@@ -53,8 +54,8 @@ class Enricher:
                     self.matched[watchlist.id] += 1
                     self.daily.setdefault(watchlist.id, Counter())[_day(row)] += 1
                     matches.append({"watchlist_id": watchlist.id,
-                                    "article_id": row["article_id"], "story_id": story_id,
-                                    "title": row["title"], "matched_at": now, **where})
+                                    "article_id": row.article_id, "story_id": story_id,
+                                    "title": row.title, "matched_at": now, **where})
         return mentions, matches
 
     def story_rows(self) -> list[dict[str, Any]]:
@@ -86,8 +87,8 @@ class Enricher:
                 if (found := spike(counts, day)) is not None}
 
 
-def _day(row: dict[str, Any]) -> date:
-    day: date = row["published_date"] or row["fetched_at"].date()
+def _day(row: ArticleRow) -> date:
+    day: date = row.published_date or row.fetched_at.date()
     return day
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 from rasid import checks, neardup
 from rasid.config import Source
 from rasid.models import Extracted, Page
+from rasid.pipeline.record import ArticleRow, QuarantineRow
 from rasid.pipeline.state import LakeState, _timestamp
 from rasid.urls import url_id
 
@@ -29,56 +30,56 @@ def extract_kwargs(page: Page, source: Source, now: datetime) -> dict[str, Any]:
 
 def build_row(
     page: Page, extracted: Extracted, source: Source, run_id: str, run_date: date
-) -> dict[str, Any]:
+) -> ArticleRow:
     """One row with every contract column (articles and quarantine share them)."""
-    return {
-        "article_id": url_id(page.url),
-        "url": page.url,
-        "canonical_url": extracted.canonical_url,
-        "source": source.id,
-        "published_date": extracted.published_date,
-        "title": extracted.title,
-        "author": extracted.author,
-        "published_at": extracted.published_at,
-        "date_source": extracted.date_source,
-        "body": extracted.body,
-        "language": extracted.language,
-        "word_count": extracted.word_count,
-        "arabic_ratio": extracted.arabic_ratio,
-        "body_hash": extracted.body_hash,
-        "near_duplicate_of": None,  # set by the check step, against the batch and the lake
-        "near_duplicate_cluster": None,
-        "repeated_share": extracted.repeated_share,
-        "flags": sorted(set(extracted.flags)),
-        "discovered_via": page.candidate.via if page.candidate else None,
-        "http_status": page.status,
-        "encoding": page.encoding,
-        "fetched_at": page.fetched_at,
-        "run_id": run_id,
-        "story_id": None,  # set by the enrich stage for stored articles
-        "run_date": run_date,
-    }
+    return ArticleRow(
+        article_id=url_id(page.url),
+        url=page.url,
+        canonical_url=extracted.canonical_url,
+        source=source.id,
+        published_date=extracted.published_date,
+        title=extracted.title,
+        author=extracted.author,
+        published_at=extracted.published_at,
+        date_source=extracted.date_source,
+        body=extracted.body,
+        language=extracted.language,
+        word_count=extracted.word_count,
+        arabic_ratio=extracted.arabic_ratio,
+        body_hash=extracted.body_hash,
+        near_duplicate_of=None,
+        near_duplicate_cluster=None,
+        repeated_share=extracted.repeated_share,
+        flags=sorted(set(extracted.flags)),
+        discovered_via=page.candidate.via if page.candidate else None,
+        http_status=page.status,
+        encoding=page.encoding,
+        fetched_at=page.fetched_at,
+        run_id=run_id,
+        run_date=run_date,
+    )
 
 
 def _check_frame(
-    rows: list[dict[str, Any]], sources: dict[str, Source], duplicate_of: list[str | None]
+    rows: list[ArticleRow], sources: dict[str, Source], duplicate_of: list[str | None]
 ) -> pd.DataFrame:
     """The helper columns the suite reads."""
+    published: list[Any] = [r.published_at for r in rows]  # None becomes NaT
     return pd.DataFrame(
         {
-            "article_id": [r["article_id"] for r in rows],
-            "published_at": pd.to_datetime([r["published_at"] for r in rows], utc=True),
-            "word_count": [r["word_count"] for r in rows],
+            "article_id": [r.article_id for r in rows],
+            "published_at": pd.to_datetime(published, utc=True),
+            "word_count": [r.word_count for r in rows],
             "duplicate_of": duplicate_of,
-            "near_duplicate_of": [r["near_duplicate_of"] for r in rows],
-            "arabic_ratio": [r["arabic_ratio"] for r in rows],
-            "min_arabic_ratio": [sources[r["source"]].arabic_threshold for r in rows],
+            "near_duplicate_of": [r.near_duplicate_of for r in rows],
+            "arabic_ratio": [r.arabic_ratio for r in rows],
+            "min_arabic_ratio": [sources[r.source].arabic_threshold for r in rows],
             "language_matches": [
-                r["language"] in (None, sources[r["source"]].language) for r in rows
+                r.language in (None, sources[r.source].language) for r in rows
             ],
-            "body_repeated": ["body_repeated" in r["flags"] for r in rows],
+            "body_repeated": ["body_repeated" in r.flags for r in rows],
             "date_plausible": [
-                not any(f in r["flags"] for f in ("date_future", "date_implausible_old"))
+                not any(f in r.flags for f in ("date_future", "date_implausible_old"))
                 for r in rows
             ],
         }
@@ -86,47 +87,47 @@ def _check_frame(
 
 
 def _duplicates(
-    rows: list[dict[str, Any]], eligible: list[bool], state: LakeState
+    rows: list[ArticleRow], eligible: list[bool], state: LakeState
 ) -> list[str | None]:
     """For each row, the earlier stored copy of its body, if any. Only rows that pass every
     other blocking check can own a body: a copy without a date must not push out a good one."""
     owner: dict[str, str] = {}  # this batch's bodies, over the lake's
     out: list[str | None] = []
     for row, ok in zip(rows, eligible, strict=True):
-        first = owner.get(row["body_hash"]) or state.body_owner.get(row["body_hash"])
-        if first is None and ok and row["body"]:
-            owner[row["body_hash"]] = row["article_id"]
-        out.append(first if first and first != row["article_id"] else None)
+        first = owner.get(row.body_hash) or state.body_owner.get(row.body_hash)
+        if first is None and ok and row.body:
+            owner[row.body_hash] = row.article_id
+        out.append(first if first and first != row.article_id else None)
     return out
 
 
 def _near_duplicates(
-    rows: list[dict[str, Any]], can_own: list[bool], state: LakeState
+    rows: list[ArticleRow], can_own: list[bool], state: LakeState
 ) -> dict[str, str]:
     """Set each row's near-duplicate cluster and earliest copy, against the lake and the rows
     before it; return the signatures of rows that may own a cluster (by article_id), for the
     run's manifest: that is how later runs know what the lake holds."""
-    found = neardup.signatures([r["body"] for r in rows])
-    items = [neardup.Item(r["article_id"], signature, _timestamp(r["published_at"]), ok)
+    found = neardup.signatures([r.body for r in rows])
+    items = [neardup.Item(r.article_id, signature, _timestamp(r.published_at), ok)
              for r, signature, ok in zip(rows, found, can_own, strict=True)]
     for row, verdict in zip(rows, neardup.assign(state.near, items), strict=True):
-        row["near_duplicate_cluster"] = verdict.cluster
-        row["near_duplicate_of"] = verdict.duplicate_of
+        row.near_duplicate_cluster = verdict.cluster
+        row.near_duplicate_of = verdict.duplicate_of
     return {item.article_id: neardup.encode(item.signature) for item in items
             if item.can_own and item.signature is not None}
 
 
-def _copy_order(row: dict[str, Any]) -> tuple[Any, ...]:
+def _copy_order(row: ArticleRow) -> tuple[Any, ...]:
     # Between copies published at the same moment the URL decides, not the fetch order: a
     # rerun (after a kill, or a reprocess) must keep the same copy.
-    published = row["published_at"] or datetime.max.replace(tzinfo=UTC)
-    return (published, row["url"])
+    published = row.published_at or datetime.max.replace(tzinfo=UTC)
+    return (published, row.url)
 
 
 @dataclass
 class CheckedBatch:
-    articles: list[dict[str, Any]]
-    quarantine: list[dict[str, Any]]
+    articles: list[ArticleRow]
+    quarantine: list[QuarantineRow]
     outcome: checks.CheckOutcome
     signatures: dict[str, str] = field(default_factory=dict)  # article_id -> MinHash, encoded
     mentions: list[dict[str, Any]] = field(default_factory=list)  # set by the enrich stage
@@ -134,26 +135,26 @@ class CheckedBatch:
 
 
 def check_rows(
-    rows: list[dict[str, Any]], sources: dict[str, Source], state: LakeState
+    rows: list[ArticleRow], sources: dict[str, Source], state: LakeState
 ) -> CheckedBatch:
     """Run the suite; split rows into articles and quarantine (with reasons); never drop one."""
     # Rows are ordered oldest first so the earliest copy of a body is the one kept.
     rows = sorted(rows, key=_copy_order)
     first = checks.validate(_check_frame(rows, sources, [None] * len(rows)))
-    eligible = [not first.blocking(r["article_id"]) for r in rows]
+    eligible = [not first.blocking(r.article_id) for r in rows]
     duplicate_of = _duplicates(rows, eligible, state)
     # An exact copy is quarantined: it must not become the earliest copy of a cluster either.
     can_own = [ok and copy is None for ok, copy in zip(eligible, duplicate_of, strict=True)]
     signatures = _near_duplicates(rows, can_own, state)
     outcome = checks.validate(_check_frame(rows, sources, duplicate_of))
-    articles, quarantine = [], []
+    articles: list[ArticleRow] = []
+    quarantine: list[QuarantineRow] = []
     for row in rows:
-        run_date = row.pop("run_date")  # the quarantine's partition; articles use published_date
-        warnings = outcome.warnings.get(row["article_id"], [])
-        row["flags"] = sorted(set(row["flags"]) | set(warnings))
-        reasons = outcome.blocking(row["article_id"])
+        warnings = outcome.warnings.get(row.article_id, [])
+        row.flags = sorted(set(row.flags) | set(warnings))
+        reasons = outcome.blocking(row.article_id)
         if reasons:
-            quarantine.append({**row, "reasons": sorted(set(reasons)), "run_date": run_date})
+            quarantine.append(QuarantineRow.of(row, sorted(set(reasons))))
         else:
             articles.append(row)
     return CheckedBatch(articles, quarantine, outcome, signatures)

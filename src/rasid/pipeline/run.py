@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from rasid.config import Source
 from rasid.discover import DiscoveryResult
@@ -20,6 +19,7 @@ from rasid.models import Candidate, Extracted, FetchFailure, Page
 from rasid.pipeline.batches import batch_sizes
 from rasid.pipeline.enrich import Enricher
 from rasid.pipeline.overlap import overlap
+from rasid.pipeline.record import ArticleRow
 from rasid.pipeline.rows import CheckedBatch, build_row, check_rows
 from rasid.pipeline.state import LakeState, select_new
 from rasid.pipeline.summary import RunSummary, SourceStats, write_batch
@@ -46,11 +46,11 @@ class Batch:
 # Start extracting a batch; the returned callable waits for the result (one per page, in order).
 Extract = Callable[[Batch], Callable[[], list[Extracted]]]
 # Check a batch's rows and write them (and its pages' raw archive): see check_and_write.
-Store = Callable[[Batch, list[dict[str, Any]]], tuple[CheckedBatch, Files]]
+Store = Callable[[Batch, list[ArticleRow]], tuple[CheckedBatch, Files]]
 
 
 def check_and_write(
-    lake: Lake, run_id: str, part: int, rows: list[dict[str, Any]], archive: list[Page],
+    lake: Lake, run_id: str, part: int, rows: list[ArticleRow], archive: list[Page],
     sources: Mapping[str, Source], state: LakeState, enricher: Enricher | None = None,
 ) -> tuple[CheckedBatch, Files]:
     """A batch after extraction: the suite splits its rows into articles and quarantine, the

@@ -12,6 +12,7 @@ from typing import Any
 
 from rasid.models import FUNNEL, FetchFailure, Page, Validator
 from rasid.pipeline.enrich import Enricher
+from rasid.pipeline.record import ArticleRow, QuarantineRow
 from rasid.pipeline.rows import CheckedBatch
 from rasid.storage import Lake
 
@@ -49,18 +50,18 @@ class SourceStats:
         }
 
 
-def record_of(row: dict[str, Any], kind: str, minhash: str | None = None) -> dict[str, Any]:
+def record_of(row: ArticleRow, kind: str, minhash: str | None = None) -> dict[str, Any]:
     # A stored article's signature, cluster and time let later runs find its copies.
-    near = {"minhash": minhash, "near_duplicate_cluster": row["near_duplicate_cluster"],
-            "published_at": row["published_at"] and row["published_at"].isoformat()}
+    near = {"minhash": minhash, "near_duplicate_cluster": row.near_duplicate_cluster,
+            "published_at": row.published_at and row.published_at.isoformat()}
     return {
-        "article_id": row["article_id"],
-        "url": row["url"],
-        "source": row["source"],
-        "body_hash": row["body_hash"],
-        "title": row["title"],
+        "article_id": row.article_id,
+        "url": row.url,
+        "source": row.source,
+        "body_hash": row.body_hash,
+        "title": row.title,
         "kind": kind,
-        **({"reasons": row["reasons"]} if kind == "quarantine" else {}),
+        **({"reasons": row.reasons} if isinstance(row, QuarantineRow) else {}),
         **(near if minhash else {}),
     }
 
@@ -110,18 +111,18 @@ class RunSummary:
 
     def add_batch(self, batch: CheckedBatch, files: dict[str, list[str]]) -> list[dict[str, Any]]:
         """Count a written batch; return its records (for the run's incremental state)."""
-        added = [record_of(r, "article", batch.signatures.get(r["article_id"]))
+        added = [record_of(r, "article", batch.signatures.get(r.article_id))
                  for r in batch.articles]
         added += [record_of(r, "quarantine") for r in batch.quarantine]
         self.records.extend(added)
         for row in batch.articles:
-            stats = self.stats(row["source"])
+            stats = self.stats(row.source)
             stats.stored += 1
-            stats.warnings.update(row["flags"])
-        for row in batch.quarantine:
-            stats = self.stats(row["source"])
+            stats.warnings.update(row.flags)
+        for quarantined in batch.quarantine:
+            stats = self.stats(quarantined.source)
             stats.quarantined += 1
-            stats.quarantine_reasons.update(row["reasons"])
+            stats.quarantine_reasons.update(quarantined.reasons)
         for kind, keys in files.items():
             self.files.setdefault(kind, []).extend(keys)
         self.checks.extend(batch.outcome.rules)
@@ -181,8 +182,10 @@ def write_batch(lake: Lake, run_id: str, part: int, batch: CheckedBatch, pages: 
         key = lake.write_raw(source_id, f"{run_id}-{part:04d}", source_pages)
         if key:
             files["raw"].append(key)
-    files["articles"] = lake.write_rows("articles", batch.articles, f"{run_id}-{part:04d}")
-    files["quarantine"] = lake.write_rows("quarantine", batch.quarantine, f"{run_id}-{part:04d}")
+    files["articles"] = lake.write_rows("articles", [r.columns() for r in batch.articles],
+                                     f"{run_id}-{part:04d}")
+    files["quarantine"] = lake.write_rows("quarantine", [r.columns() for r in batch.quarantine],
+                                       f"{run_id}-{part:04d}")
     files["mentions"] = lake.write_rows("mentions", batch.mentions, f"{run_id}-{part:04d}")
     files["watchlist_matches"] = lake.write_rows("watchlist_matches", batch.matches,
                                                  f"{run_id}-{part:04d}")

@@ -141,6 +141,30 @@ def test_the_state_from_a_checkpoint_is_the_state_of_the_whole_log(tmp_path: Pat
     assert len(folded.collection_runs()) == len(plain.collection_runs()) == 8
 
 
+def test_body_hashes_are_read_only_by_a_run_that_checks_a_body(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    lake.log.checkpoint_every = 2
+    rows = [rows_of_run(run) for run in range(5)]
+    for batch in rows:
+        collect_rows(lake, batch)
+    found = lake.log.checkpoint()
+    assert found is not None
+
+    counting = CountingStore(LocalStore(tmp_path))
+    state = pipeline.load_state(Lake(counting))  # a run with manifests after the checkpoint
+    assert found.tables["bodies"] not in counting.gets
+    assert found.tables["known"] in counting.gets
+    # The first body looked up reads them; a copy of a folded article is found, and so is one
+    # of an article committed after the checkpoint.
+    assert state.body_owner.get(rows[0][1]["body_hash"]) == rows[0][1]["article_id"]
+    assert state.body_owner.get(rows[4][2]["body_hash"]) == rows[4][2]["article_id"]
+    assert counting.gets.count(found.tables["bodies"]) == 1
+    assert state.body_owner.get("0" * 64) is None
+    # A copy stored later never takes a body from its earlier owner.
+    state.body_owner.add(rows[0][1]["body_hash"], "e" * 32)
+    assert state.body_owner.get(rows[0][1]["body_hash"]) == rows[0][1]["article_id"]
+
+
 @pytest.mark.parametrize("die_at", range(12))
 def test_a_writer_killed_while_writing_a_checkpoint_leaves_a_working_lake(
     tmp_path: Path, die_at: int

@@ -226,7 +226,7 @@ class Index:
         grown = np.empty((self._size + count, PERMUTATIONS), dtype=np.uint16)
         grown[: self._size] = self._signatures[: self._size]
         grown[self._size:] = signatures
-        owners = np.arange(self._size, self._size + count, dtype=np.int64)
+        owners = np.arange(self._size, self._size + count, dtype=np.int32)
         self._signatures, self._size = grown, self._size + count
         self.clusters.extend(clusters)
         for article_id, cluster, moment in zip(article_ids, clusters, published_at, strict=True):
@@ -239,7 +239,7 @@ class Index:
         if not self._pending:
             return
         sigs = np.stack([s for s, _ in self._pending])
-        owners = np.array([o for _, o in self._pending], dtype=np.int64)
+        owners = np.array([o for _, o in self._pending], dtype=np.int32)
         self._pending = []
         self._merge_in(_segment(sigs, owners))
 
@@ -257,7 +257,10 @@ class Index:
 
 
 def _segment(signatures: np.ndarray, owners: np.ndarray) -> _Segment:
-    return _Segment.of(_band_keys(signatures).ravel(), np.repeat(owners, BANDS))
+    keys = _band_keys(signatures).ravel()
+    order = np.argsort(keys, kind="stable")
+    # Key i belongs to signature i // BANDS: no repeated copy of the owners is needed.
+    return _Segment(keys[order], owners[order // BANDS].astype(np.int32))
 
 
 def _similar(segments: list[_Segment], owned: np.ndarray,

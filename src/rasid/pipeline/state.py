@@ -16,9 +16,10 @@ with its first copy (the exact-copy check by body hash still covers all history)
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,34 +38,10 @@ from rasid.urls import url_id
 NEAR_WINDOW = timedelta(days=float(os.environ.get("RASID_NEAR_WINDOW_DAYS", "7")))
 
 
-def _sorted_keys(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """A binary(16) Arrow column as a numpy array of 16-byte strings, without a Python object
-    per key."""
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if len(array) == 0:
-        return np.empty(0, dtype="S16")
-    data = np.frombuffer(array.buffers()[1], dtype="S16", count=len(array) + array.offset)
-    return data[array.offset:]
-
-
 def _numpy_form(key: bytes) -> bytes:
     """A key as numpy gives back an element of an "S16" array: without its trailing zero bytes
     (all keys are 16 bytes long, so this is still one key to one form)."""
     return key.rstrip(b"\0")
-
-
-def _owner_ids(column: pa.ChunkedArray) -> np.ndarray:
-    """Article ids as a numpy array of 32-byte strings: straight from Arrow's buffer when every
-    id is a url_id (32 characters), else through Python."""
-    array = column.combine_chunks()
-    if len(array) == 0:
-        return np.empty(0, dtype="S32")
-    lengths = pc.binary_length(array)
-    if array.null_count == 0 and pc.min(lengths).as_py() == pc.max(lengths).as_py() == 32:
-        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[array.offset:]
-        return np.frombuffer(array.buffers()[2], dtype="S32", count=len(array),
-                             offset=int(offsets[0]))
-    return np.array(array.to_pylist(), dtype="S32")
 
 
 @dataclass
@@ -91,32 +68,44 @@ class KnownIds:
         return len(self._sorted) + len(self._added)
 
 
-@dataclass
 class BodyOwners:
-    """body_hash -> the earliest stored article with that body (sorted arrays, plus a dict for
-    what came after the checkpoint)."""
+    """body_hash -> the earliest stored article with that body: sorted arrays of the
+    checkpoint's table, plus a dict for what came after it.
 
-    _hashes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype="S16"))
-    _owners: np.ndarray = field(default_factory=lambda: np.empty(0, dtype="S32"))
-    _added: dict[bytes, str] = field(default_factory=dict)
+    The checkpoint's table (48 bytes an article) is read on the first lookup, not when the
+    state is loaded: a run that stores nothing new never needs it."""
+
+    def __init__(self, load: Callable[[], dict[str, np.ndarray]] | None = None) -> None:
+        self._load = load
+        self._hashes = np.empty(0, dtype="S16")
+        self._owners = np.empty(0, dtype="S32")
+        self._added: dict[bytes, str] = {}
+
+    @property
+    def loaded(self) -> bool:
+        return self._load is None
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._load is not None:
+            bodies = self._load()
+            self._hashes, self._owners = bodies["hash"], bodies["owner"]
+            self._load = None
+        return self._hashes, self._owners
 
     def get(self, body_hash: str | None) -> str | None:
         if not body_hash:
             return None
         key = hash_key(body_hash)
-        if key in self._added:
-            return self._added[key]
-        at = int(np.searchsorted(self._hashes, key))
-        if at < len(self._hashes) and self._hashes[at] == _numpy_form(key):
-            return str(self._owners[at].decode("utf-8"))
-        return None
+        hashes, owners = self._arrays()
+        at = int(np.searchsorted(hashes, key))
+        if at < len(hashes) and hashes[at] == _numpy_form(key):
+            return str(owners[at].decode("utf-8"))
+        return self._added.get(key)
 
-    def setdefault(self, body_hash: str, article_id: str) -> str:
-        known = self.get(body_hash)
-        if known is None:
-            self._added[hash_key(body_hash)] = article_id
-            return article_id
-        return known
+    def add(self, body_hash: str, article_id: str) -> None:
+        """A body a committed run stored, unless an earlier copy owns it (the checkpoint's
+        copies are earlier than any added after it: that needs no lookup now)."""
+        self._added.setdefault(hash_key(body_hash), article_id)
 
     def __contains__(self, body_hash: object) -> bool:
         return isinstance(body_hash, str) and self.get(body_hash) is not None
@@ -149,7 +138,7 @@ class LakeState:
         self.tries.pop(record["article_id"], None)
         body_hash = record.get("body_hash")
         if record.get("kind") == "article" and body_hash:
-            self.body_owner.setdefault(body_hash, record["article_id"])
+            self.body_owner.add(body_hash, record["article_id"])
         signature = neardup.decode(record.get("minhash"))
         if record.get("kind") == "article" and signature is not None:
             cluster = record.get("near_duplicate_cluster") or record["article_id"]
@@ -206,12 +195,11 @@ def load_state(lake: Lake, near_window: timedelta | None = None) -> LakeState:
     # the state says is stored is also what readers see.
     lake.log.near_window = near_window
     lake.publish_pending()
-    snapshot = lake.snapshot()
+    snapshot = lake.snapshot(("near", "clusters", "validators", "left"))
     since = _latest_published(snapshot) - near_window.total_seconds()
-    bodies = snapshot.tables["bodies"]
     state = LakeState(
-        KnownIds(_sorted_keys(snapshot.tables["known"].column("id"))),
-        BodyOwners(_sorted_keys(bodies.column("hash")), _owner_ids(bodies.column("owner"))),
+        KnownIds(lake.log.checkpoint_arrays(snapshot.checkpoint, "known")["id"]),
+        BodyOwners(functools.partial(lake.log.checkpoint_arrays, snapshot.checkpoint, "bodies")),
         near_since=since,
     )
     state.learn_validators({row.pop("url"): row
@@ -236,9 +224,20 @@ def _latest_published(snapshot: Snapshot) -> float:
     return max((t for t in times if t is not None), default=float("inf"))
 
 
+_DECODE_SLICE = 4096
+
+
 def _index_window(index: neardup.Index, near: pa.Table, clusters: pa.Table, since: float) -> None:
     near = near.filter(pc.greater_equal(near.column("published_at"), since))
-    kept, signatures = neardup.decode_many(near.column("minhash").to_pylist())
+    # Decoded a slice at a time: the text form of a week's signatures is larger than they are.
+    kept: list[int] = []
+    parts = [np.empty((0, neardup.PERMUTATIONS), dtype=np.uint16)]
+    for start in range(0, len(near), _DECODE_SLICE):
+        found, matrix = neardup.decode_many(
+            near.column("minhash").slice(start, _DECODE_SLICE).to_pylist())
+        kept += [start + position for position in found]
+        parts.append(matrix)
+    signatures = np.concatenate(parts)
     ids, members = near.column("article_id").to_pylist(), near.column("cluster").to_pylist()
     times = near.column("published_at").to_pylist()
     index.add_many([ids[i] for i in kept], signatures, [members[i] for i in kept],

@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -106,8 +107,12 @@ def timestamp(moment: str | None) -> float | None:
 
 
 def encode_table(table: pa.Table) -> bytes:
+    """A checkpoint table as Parquet. Without dictionary encoding: the values are unique (ids,
+    keys, signatures), so a dictionary saves nothing on disk and costs a reader twice the
+    table's size in decoding buffers."""
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd", row_group_size=128 * 1024)
+    pq.write_table(table, sink, compression="zstd", row_group_size=128 * 1024,
+                   use_dictionary=False)
     return bytes(sink.getvalue().to_pybytes())
 
 
@@ -116,6 +121,53 @@ def decode_table(name: str, data: bytes) -> pa.Table:
     if not table.schema.equals(SCHEMAS[name]):
         raise ValueError(f"checkpoint table {name} has schema {table.schema}, not {SCHEMAS[name]}")
     return table
+
+
+def decode_arrays(name: str, data: bytes) -> dict[str, np.ndarray]:
+    """The fixed-width columns of a key table (``known``, ``bodies``) as numpy arrays: keys as
+    16-byte strings, owners as article ids. Read one row group at a time into arrays of the
+    final size, so no Arrow copy of the whole table is held beside them (on a lake of millions
+    of articles that copy is the largest thing a run would hold)."""
+    file = pq.ParquetFile(pa.BufferReader(data))
+    if not file.schema_arrow.equals(SCHEMAS[name]):
+        raise ValueError(f"checkpoint table {name} has schema {file.schema_arrow}, "
+                         f"not {SCHEMAS[name]}")
+    rows = file.metadata.num_rows
+    out = {"id": np.empty(rows, "S16")} if name == "known" else {
+        "hash": np.empty(rows, "S16"), "owner": np.empty(rows, "S32")}
+    at = 0
+    for group in range(file.num_row_groups):
+        table = file.read_row_group(group)
+        count = table.num_rows
+        for column, target in out.items():
+            values = table.column(column).combine_chunks()
+            chunk = fixed_keys(values) if column != "owner" else article_ids(values)
+            if chunk.dtype.itemsize > target.dtype.itemsize:  # ids longer than url ids
+                target = out[column] = target.astype(chunk.dtype)
+            target[at:at + count] = chunk
+        at += count
+    return out
+
+
+def fixed_keys(array: pa.Array) -> np.ndarray:
+    """A binary(16) Arrow array as numpy 16-byte strings, without a Python object per key."""
+    if len(array) == 0:
+        return np.empty(0, dtype="S16")
+    data = np.frombuffer(array.buffers()[1], dtype="S16", count=len(array) + array.offset)
+    return data[array.offset:]
+
+
+def article_ids(array: pa.Array) -> np.ndarray:
+    """Article ids as numpy byte strings: straight from Arrow's buffer when every id is a
+    url_id (32 characters), else through Python."""
+    if len(array) == 0:
+        return np.empty(0, dtype="S32")
+    lengths = pc.binary_length(array)
+    if array.null_count == 0 and pc.min(lengths).as_py() == pc.max(lengths).as_py() == 32:
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[array.offset:]
+        return np.frombuffer(array.buffers()[2], dtype="S32", count=len(array),
+                             offset=int(offsets[0]))
+    return np.array([value.encode("utf-8") for value in array.to_pylist()])
 
 
 def empty(name: str) -> pa.Table:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -103,6 +104,13 @@ class CommitLog:
         """Every manifest ever committed, oldest first: for audits and reprocessing only (it
         reads the whole log)."""
         return self._legacy() + self._numbered(self.store.list(f"{MANIFESTS}/"))
+
+    def checkpoint_arrays(self, found: cp.Checkpoint | None, name: str) -> dict[str, np.ndarray]:
+        """The key table ``name`` of checkpoint ``found`` as numpy arrays (see
+        :func:`rasid.storage.checkpoint.decode_arrays`), read now and not kept."""
+        if found is None or name not in found.tables:
+            return cp.decode_arrays(name, cp.encode_table(cp.empty(name)))
+        return cp.decode_arrays(name, self.store.get(found.tables[name]))
 
     def table(self, name: str) -> pa.Table:
         """One table of the checkpoint in force (empty without one)."""

@@ -6,13 +6,15 @@ For each size, a lake is synthesised as this version leaves it after that many c
 runs of ``--per-run`` articles: a checkpoint folding them (known ids, body hashes, the
 near-duplicate window's signatures, live files, one summary per run) and the log of numbered
 manifests (stubs: no run reads a manifest a checkpoint folds), plus five runs committed after
-the checkpoint in full. Then, in a fresh process, the lake side of a run that finds nothing new:
-open the lake, read its state (``load_state``), the last two weeks' run summaries (what the
-health flags and the report read), and commit the empty run. It prints the wall time, the
-process's peak RSS and the storage requests made (S3 operations counted with botocore's
-``before-call`` event; local store calls counted by a wrapper), and each figure's ratio to the
-empty lake's in the same invocation. "fold" is the time one writer in twelve spends folding a
-new checkpoint (``CHECKPOINT_EVERY``), measured separately.
+the checkpoint in full. Then, in a fresh process, a run that finds nothing new: import what
+a scheduled run imports (the ``collect`` flow's module), open the lake, read its state
+(``load_state``), the last two weeks' run summaries (what the health flags and the report
+read), and commit the empty run. It prints, as medians of ``--repeat`` processes, the lake
+side's wall time ("lake s"), the whole no-op process's ("run s": interpreter, imports and the
+lake side) and its ratio to the empty lake's ("x fresh"), the process's peak RSS, and the
+storage requests made (S3 operations counted with botocore's ``before-call`` event; local store
+calls counted by a wrapper). "fold" is the time one writer in twelve spends folding a new
+checkpoint (``CHECKPOINT_EVERY``), measured separately.
 
 ``--stores s3`` runs against moto's server on a loopback port. Discovery, fetching and the
 report page are not part of this measure (they do not depend on the lake's history).
@@ -23,7 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,6 +49,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, nargs="+", default=[0, 1000, 10000, 35000])
     parser.add_argument("--per-run", type=int, default=50)
     parser.add_argument("--stores", nargs="+", default=["local", "s3"], choices=["local", "s3"])
+    parser.add_argument("--repeat", type=int, default=3, help="no-op processes per lake")
     parser.add_argument("--workdir", help="where local lakes go (default: a temp dir)")
     parser.add_argument("--noop", help=argparse.SUPPRESS)  # the measured process
     parser.add_argument("--fold", action="store_true", help=argparse.SUPPRESS)
@@ -56,21 +59,26 @@ def main() -> None:
         return
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="rasid-history-"))
     print(f"load before: {Path('/proc/loadavg').read_text().strip()}")
-    print(f"{'store':>5} {'past runs':>9} {'articles':>9} {'no-op s':>8} {'x fresh':>7} "
-          f"{'peak MB':>8} {'+MB':>6} {'requests':>9}  {'by kind':<34} {'fold s':>6}")
+    print(f"{'store':>5} {'past runs':>9} {'articles':>9} {'lake s':>7} {'run s':>6} "
+          f"{'x fresh':>7} {'peak MB':>8} {'+MB':>6} {'requests':>9}  {'by kind':<34} "
+          f"{'fold s':>6}")
     for store in args.stores:
         with _endpoint(store) as env:
             fresh: dict[str, Any] | None = None
             for runs in args.runs:
                 uri = _new_lake(store, workdir, runs, env)
                 _synthesise(uri, runs, args.per_run, env)
-                result = _run(uri, env)
+                results = [_run(uri, env) for _ in range(args.repeat)]
+                result = {key: statistics.median(r[key] for r in results)
+                          for key in ("seconds", "run_seconds", "peak_mb")}
+                result["requests"] = results[-1]["requests"]
                 fold = _run(uri, env, fold=True)["seconds"]
                 fresh = fresh or result
                 kinds = " ".join(f"{k}={v}" for k, v in sorted(result["requests"].items()))
-                print(f"{store:>5} {runs:>9,} {runs * args.per_run:>9,} {result['seconds']:>8.2f} "
-                      f"{result['seconds'] / fresh['seconds']:>7.2f} {result['peak_mb']:>8.0f} "
-                      f"{result['peak_mb'] - fresh['peak_mb']:>+6.0f} "
+                print(f"{store:>5} {runs:>9,} {runs * args.per_run:>9,} {result['seconds']:>7.2f} "
+                      f"{result['run_seconds']:>6.2f} "
+                      f"{result['run_seconds'] / fresh['run_seconds']:>7.2f} "
+                      f"{result['peak_mb']:>8.0f} {result['peak_mb'] - fresh['peak_mb']:>+6.0f} "
                       f"{sum(result['requests'].values()):>9}  {kinds:<34} {fold:>6.2f}",
                       flush=True)
     print(f"load after: {Path('/proc/loadavg').read_text().strip()}")
@@ -80,6 +88,7 @@ def main() -> None:
 
 
 def measure(uri: str, *, fold: bool) -> dict[str, Any]:
+    import rasid_flows.collect  # noqa: F401  (what a scheduled run's process imports)
     from rasid import health, pipeline, report
     from rasid.storage import Lake, LocalStore, open_lake
 
@@ -106,9 +115,19 @@ def measure(uri: str, *, fold: bool) -> dict[str, Any]:
     assert len(state.known_ids) >= 0
     return {
         "seconds": time.perf_counter() - started,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": _peak_mb(),
         "requests": dict(counts),
     }
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory. VmHWM belongs to the process's own address space;
+    getrusage's ru_maxrss survives exec, so a child started by a large parent would report
+    the parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 class _Counting:
@@ -134,10 +153,12 @@ class _Counting:
 
 def _run(uri: str, env: dict[str, str], fold: bool = False) -> dict[str, Any]:
     command = [sys.executable, __file__, "--noop", uri, *(["--fold"] if fold else [])]
+    started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    elapsed = time.perf_counter() - started
     if done.returncode:
         raise SystemExit(done.stderr)
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    return dict(json.loads(done.stdout.strip().splitlines()[-1])) | {"run_seconds": elapsed}
 
 
 # --- synthesising a lake ----------------------------------------------------------------------
@@ -236,8 +257,7 @@ def _summary(run: int, per_run: int, started: datetime) -> dict[str, Any]:
                                                         if isinstance(v, int)},
         "sources": {f"s{i}": stats for i in range(3)},
         "source_names": {f"s{i}": f"Source {i}" for i in range(3)},
-        "records": [{"article_id": f"{run:016x}{i:016x}", "url": f"https://s.example/{run}/{i}",
-                     "source": f"s{i % 3}", "kind": "article"} for i in range(per_run)],
+        "urls": [f"https://s.example/{run}/{i}" for i in range(per_run)],
         "failures": [], "files": {}, "removes": {}, "checks": [],
     }
 

@@ -298,15 +298,19 @@ def checked(rows: list[dict[str, Any]], run_id: str) -> pipeline.CheckedBatch:
     return pipeline.CheckedBatch(articles, quarantine, checks.CheckOutcome())
 
 
-def collect_rows(lake: Lake, rows: list[dict[str, Any]], batch_size: int = 4) -> str:
+def collect_rows(lake: Lake, rows: list[dict[str, Any]], batch_size: int = 4,
+                 signatures: dict[str, str] | None = None) -> str:
     """A collection run over already-extracted rows: incremental state, batches written with
-    ``pipeline.write_batch``, committed with ``pipeline.commit_run``. Returns the run id."""
+    ``pipeline.write_batch``, committed with ``pipeline.commit_run``; ``signatures``: encoded
+    MinHash signatures by article id, as the check step gives them. Returns the run id."""
     state = pipeline.load_state(lake)
     summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
     fresh = [dict(row) for row in rows if row["article_id"] not in state.known_ids]
     for part, start in enumerate(range(0, len(fresh), batch_size)):
         chunk = fresh[start : start + batch_size]
         batch = checked(chunk, summary.run_id)
+        batch.signatures = {r["article_id"]: signatures[r["article_id"]] for r in chunk
+                            if signatures and r["article_id"] in signatures}
         files = pipeline.write_batch(lake, summary.run_id, part, batch, [page_of(r) for r in chunk])
         for record in summary.add_batch(batch, files):
             state.remember(record)

@@ -141,19 +141,29 @@ def test_the_state_from_a_checkpoint_is_the_state_of_the_whole_log(tmp_path: Pat
     assert len(folded.collection_runs()) == len(plain.collection_runs()) == 8
 
 
-def test_body_hashes_are_read_only_by_a_run_that_checks_a_body(tmp_path: Path) -> None:
+def test_bodies_and_signatures_are_read_only_by_a_run_that_checks_a_text(tmp_path: Path) -> None:
     lake = open_lake(str(tmp_path))
     lake.log.checkpoint_every = 2
+    from rasid import neardup
+
     rows = [rows_of_run(run) for run in range(5)]
+    signatures = {  # each text its own story
+        row["article_id"]: neardup.encode(neardup.signatures(
+            [" ".join(f"كلمة{row['article_id'][:6]}{i}" for i in range(60))])[0])
+        for batch in rows for row in batch}
     for batch in rows:
-        collect_rows(lake, batch)
+        collect_rows(lake, batch, signatures=signatures)
     found = lake.log.checkpoint()
     assert found is not None
 
     counting = CountingStore(LocalStore(tmp_path))
     state = pipeline.load_state(Lake(counting))  # a run with manifests after the checkpoint
     assert found.tables["bodies"] not in counting.gets
+    assert found.tables["near"] not in counting.gets
     assert found.tables["known"] in counting.gets
+    # The window's signatures are read when a text is first compared, with the articles
+    # committed after the checkpoint in the index as well.
+    assert len(state.near) == 15 and counting.gets.count(found.tables["near"]) == 1
     # The first body looked up reads them; a copy of a folded article is found, and so is one
     # of an article committed after the checkpoint.
     assert state.body_owner.get(rows[0][1]["body_hash"]) == rows[0][1]["article_id"]

@@ -122,6 +122,9 @@ def test_a_fetch_failure_is_listed_once_until_a_later_run_fetches_it() -> None:
     assert _failed_fetches(runs[:2], runs[2:])[0].url == gone
     later = [run(3, {"a": stats()}, records=[{"url": gone}])]
     assert [f.url for f in _failed_fetches(runs[:1], later)] == [flaky]
+    # Summaries read from a checkpoint name the URLs stored, not their records.
+    summarised = [run(3, {"a": stats()}) | {"urls": [gone], "records": []}]
+    assert [f.url for f in _failed_fetches(runs[:1], summarised)] == [flaky]
 
 
 def test_rates_round_down_so_a_failure_never_shows_as_100_percent() -> None:

@@ -32,7 +32,6 @@ from rasid import neardup
 from rasid.models import LEFT_FOR_NEXT_RUN, Candidate, Validator
 from rasid.storage import Lake
 from rasid.storage.checkpoint import hash_key, id_key
-from rasid.storage.commit import Snapshot
 from rasid.urls import url_id
 
 NEAR_WINDOW = timedelta(days=float(os.environ.get("RASID_NEAR_WINDOW_DAYS", "7")))
@@ -122,8 +121,14 @@ class LakeState:
 
     known_ids: KnownIds = field(default_factory=KnownIds)
     body_owner: BodyOwners = field(default_factory=BodyOwners)
-    near: neardup.Index = field(default_factory=neardup.Index)  # the window's signatures
-    near_since: float | None = None  # POSIX time: older articles are not indexed
+    # Builds the index of the window's signatures and says where the window starts (POSIX
+    # time: older articles are not indexed); None: an empty index over all time.
+    near_source: Callable[[list[float | None]], tuple[neardup.Index, float]] | None = None
+    _near: neardup.Index | None = field(default=None, repr=False)
+    _near_since: float | None = field(default=None, repr=False)
+    # Stored articles remembered before the index was built: (id, signature, cluster, time).
+    _near_added: list[tuple[str, np.ndarray, str, float | None]] = field(
+        default_factory=list, repr=False)
     # Feed and sitemap URL -> the validators its last answer carried (the latest run wins).
     validators: dict[str, Validator] = field(default_factory=dict)
     # URLs the latest run that saw them left for the next one (set aside, out of time, or
@@ -142,9 +147,33 @@ class LakeState:
         signature = neardup.decode(record.get("minhash"))
         if record.get("kind") == "article" and signature is not None:
             cluster = record.get("near_duplicate_cluster") or record["article_id"]
-            published = _timestamp(record.get("published_at"))
-            if self.near_since is None or (published is not None and published >= self.near_since):
-                self.near.add(record["article_id"], signature, cluster, published)
+            added = (record["article_id"], signature, cluster,
+                     _timestamp(record.get("published_at")))
+            if self._near is None:
+                self._near_added.append(added)
+            else:
+                self._index(*added)
+
+    @property
+    def near(self) -> neardup.Index:
+        """The near-duplicate index, built when a run first compares a text: a run that stores
+        nothing new never reads the window's signatures."""
+        if self._near is None:
+            if self.near_source is None:
+                self._near = neardup.Index()
+            else:
+                self._near, self._near_since = self.near_source(
+                    [moment for *_, moment in self._near_added])
+            for added in self._near_added:
+                self._index(*added)
+            self._near_added = []
+        return self._near
+
+    def _index(self, article_id: str, signature: np.ndarray, cluster: str,
+               published: float | None) -> None:
+        since = self._near_since
+        if since is None or (published is not None and published >= since):
+            self.near.add(article_id, signature, cluster, published)
 
     def learn_validators(self, validators: dict[str, dict[str, str | None]]) -> None:
         """A later manifest's validators over earlier ones; an empty one forgets the URL's."""
@@ -195,18 +224,27 @@ def load_state(lake: Lake, near_window: timedelta | None = None) -> LakeState:
     # the state says is stored is also what readers see.
     lake.log.near_window = near_window
     lake.publish_pending()
-    snapshot = lake.snapshot(("near", "clusters", "validators", "left"))
-    since = _latest_published(snapshot) - near_window.total_seconds()
+    snapshot = lake.snapshot(("validators", "left"))
+    found, read = snapshot.checkpoint, lake.log.checkpoint_table
+
+    def near_source(later: list[float | None]) -> tuple[neardup.Index, float]:
+        """The window's index from the checkpoint; ``later``: the publication times of the
+        articles stored after it, which also move the lake's present."""
+        near = read(found, "near")
+        since = _latest_published(near, later) - near_window.total_seconds()
+        index = neardup.Index()
+        _index_window(index, near, read(found, "clusters"), since)
+        return index, since
+
     state = LakeState(
-        KnownIds(lake.log.checkpoint_arrays(snapshot.checkpoint, "known")["id"]),
-        BodyOwners(functools.partial(lake.log.checkpoint_arrays, snapshot.checkpoint, "bodies")),
-        near_since=since,
+        KnownIds(lake.log.checkpoint_arrays(found, "known")["id"]),
+        BodyOwners(functools.partial(lake.log.checkpoint_arrays, found, "bodies")),
+        near_source=near_source,
     )
     state.learn_validators({row.pop("url"): row
                             for row in snapshot.tables["validators"].to_pylist()})
     for row in snapshot.tables["left"].to_pylist():
         state.failed(json.loads(row["failure"]))
-    _index_window(state.near, snapshot.tables["near"], snapshot.tables["clusters"], since)
     for manifest in snapshot.manifests:
         for record in manifest.records:
             state.remember(record.model_dump())
@@ -216,11 +254,11 @@ def load_state(lake: Lake, near_window: timedelta | None = None) -> LakeState:
     return state
 
 
-def _latest_published(snapshot: Snapshot) -> float:
-    near = snapshot.tables["near"].column("published_at")
-    times = [pc.max(near).as_py() if len(near) else None]
-    times += [_timestamp(r.published_at) for m in snapshot.manifests for r in m.records
-              if r.kind == "article" and r.minhash]
+def _latest_published(near: pa.Table, later: list[float | None]) -> float:
+    """The lake's present: the latest publication time of a stored article with a signature
+    (infinite for a lake without one: nothing is old)."""
+    column = near.column("published_at")
+    times = [pc.max(column).as_py() if len(column) else None, *later]
     return max((t for t in times if t is not None), default=float("inf"))
 
 

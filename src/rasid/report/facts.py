@@ -188,7 +188,8 @@ def _failed_fetches(runs: list[Manifest], later: list[Manifest]) -> list[FailedF
                     0,
                 ),
             )
-        fetched_since.update(r["url"] for r in manifest.get("records", []))
+        # Summaries name the URLs stored (older ones, and whole manifests, their records).
+        fetched_since.update(manifest.get("urls") or [r["url"] for r in manifest.get("records", [])])
     return [
         FailedFetch(f.run_id, f.source, f.url, f.reason, f.detail, tries[url])
         for url, f in latest.items()

@@ -112,6 +112,12 @@ class CommitLog:
             return cp.decode_arrays(name, cp.encode_table(cp.empty(name)))
         return cp.decode_arrays(name, self.store.get(found.tables[name]))
 
+    def checkpoint_table(self, found: cp.Checkpoint | None, name: str) -> pa.Table:
+        """One table of checkpoint ``found`` (empty without one), read now and not kept."""
+        if found is None or name not in found.tables:
+            return cp.empty(name)
+        return cp.decode_table(name, self.store.get(found.tables[name]))
+
     def table(self, name: str) -> pa.Table:
         """One table of the checkpoint in force (empty without one)."""
         if name not in self._tables:

@@ -3,13 +3,14 @@
     python benchmarks/history.py [--runs 0 1000 10000 35000] [--per-run 50] [--stores local s3]
 
 For each size, a lake is synthesised as this version leaves it after that many collection
-runs of ``--per-run`` articles: a checkpoint folding them (known ids, body hashes, the
-near-duplicate window's signatures, live files, one summary per run) and the log of numbered
+runs of ``--per-run`` articles: a checkpoint folding them (known ids with the last 30 days' and
+a Bloom filter of them, body hashes, the near-duplicate window's signatures, live files, one
+summary per run) and the log of numbered
 manifests (stubs: no run reads a manifest a checkpoint folds), plus five runs committed after
 the checkpoint in full. Then, in a fresh process, a run that finds nothing new: import what
 a scheduled run imports (the ``collect`` flow's module), open the lake, read its state
 (``load_state``), the last two weeks' run summaries (what the health flags and the report
-read), and commit the empty run. It prints, as medians of ``--repeat`` processes, the lake
+read), and commit the empty run. It prints, as medians of ``--repeat`` (5) processes, the lake
 side's wall time ("lake s"), the whole no-op process's ("run s": interpreter, imports and the
 lake side) and its ratio to the empty lake's ("x fresh"), the process's peak RSS, and the
 storage requests made (S3 operations counted with botocore's ``before-call`` event; local store
@@ -49,13 +50,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, nargs="+", default=[0, 1000, 10000, 35000])
     parser.add_argument("--per-run", type=int, default=50)
     parser.add_argument("--stores", nargs="+", default=["local", "s3"], choices=["local", "s3"])
-    parser.add_argument("--repeat", type=int, default=3, help="no-op processes per lake")
+    parser.add_argument("--repeat", type=int, default=5, help="no-op processes per lake")
     parser.add_argument("--workdir", help="where local lakes go (default: a temp dir)")
     parser.add_argument("--noop", help=argparse.SUPPRESS)  # the measured process
     parser.add_argument("--fold", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--questions", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.noop:
-        print(json.dumps(measure(args.noop, fold=args.fold)))
+        print(json.dumps(measure(args.noop, args.questions, fold=args.fold)))
         return
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="rasid-history-"))
     print(f"load before: {Path('/proc/loadavg').read_text().strip()}")
@@ -87,11 +89,13 @@ def main() -> None:
 # --- the measured process -------------------------------------------------------------------
 
 
-def measure(uri: str, *, fold: bool) -> dict[str, Any]:
+def measure(uri: str, questions: str, *, fold: bool) -> dict[str, Any]:
     import rasid_flows.collect  # noqa: F401  (what a scheduled run's process imports)
     from rasid import health, pipeline, report
     from rasid.storage import Lake, LocalStore, open_lake
 
+    asked = json.loads(Path(questions).read_text())
+    listed, unseen = asked["listed"], asked["unseen"]
     counts: Counter[str] = Counter()
     started = time.perf_counter()
     if uri.startswith("s3://"):
@@ -108,16 +112,31 @@ def measure(uri: str, *, fold: bool) -> dict[str, Any]:
         lake.log.write_checkpoint()
         return {"seconds": time.perf_counter() - started}
     state = pipeline.load_state(lake)
+    assert all(article_id in state.known_ids for article_id in listed)
+    assert sum(article_id in state.known_ids for article_id in unseen) == 0
     runs = report.committed_runs(lake)
     health.flag_sources({}, runs)
     summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
     pipeline.commit_run(lake, summary)
-    assert len(state.known_ids) >= 0
     return {
         "seconds": time.perf_counter() - started,
         "peak_mb": _peak_mb(),
         "requests": dict(counts),
     }
+
+
+def _questions(uri: str) -> tuple[list[str], list[str]]:
+    """What a run asks of the state: are the URLs its feeds list known? 400 ids: those stored
+    by the runs after the checkpoint, others found within the last weeks, and 20 never seen.
+    Read by the benchmark's own process, so the measured one pays only for asking."""
+    from rasid.storage import open_lake
+
+    lake = open_lake(uri)
+    listed = [r.article_id for m in lake.log.pending() for r in m.records]
+    recent = lake.log.checkpoint_table(lake.log.checkpoint(), "recent").column("id")
+    step = max(1, len(recent) // max(1, 380 - len(listed)))
+    listed += [key.hex() for key in recent.to_pylist()[::step]][: 380 - len(listed)]
+    return listed, [f"{0xFEED:016x}{n:016x}" for n in range(20)]
 
 
 def _peak_mb() -> float:
@@ -152,7 +171,11 @@ class _Counting:
 
 
 def _run(uri: str, env: dict[str, str], fold: bool = False) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--noop", uri, *(["--fold"] if fold else [])]
+    listed, unseen = _questions(uri)
+    questions = Path(tempfile.mkdtemp(prefix="rasid-history-")) / "questions.json"
+    questions.write_text(json.dumps({"listed": listed, "unseen": unseen}))
+    command = [sys.executable, __file__, "--noop", uri, "--questions", str(questions),
+               *(["--fold"] if fold else [])]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     elapsed = time.perf_counter() - started
@@ -185,8 +208,13 @@ def _synthesise(uri: str, runs: int, per_run: int, env: dict[str, str]) -> None:
         times = [(first + timedelta(minutes=15 * ((n - window + i) // per_run))).timestamp()
                  for i in range(window)]
         signatures = rng.integers(0, 1 << 16, (window, neardup.PERMUTATIONS), dtype=np.uint16)
+        recent = min(runs, 30 * DAY_RUNS) * per_run
         tables = {
             "known": pa.table({"id": _fixed(ids)}),
+            "recent": pa.table({"id": _fixed(ids[n - recent:]), "committed_at": [
+                (first + timedelta(minutes=15 * ((n - recent + i) // per_run))).timestamp()
+                for i in range(recent)]}),
+            "bloom": cp.bloom_of(ids),
             "bodies": pa.table({"hash": _fixed(hashes),
                                 "owner": pa.array([k.ljust(16, b"\0").hex()
                                                   for k in ids[rng.permutation(n)]])}),

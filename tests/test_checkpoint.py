@@ -160,7 +160,6 @@ def test_bodies_and_signatures_are_read_only_by_a_run_that_checks_a_text(tmp_pat
     state = pipeline.load_state(Lake(counting))  # a run with manifests after the checkpoint
     assert found.tables["bodies"] not in counting.gets
     assert found.tables["near"] not in counting.gets
-    assert found.tables["known"] in counting.gets
     # The window's signatures are read when a text is first compared, with the articles
     # committed after the checkpoint in the index as well.
     assert len(state.near) == 15 and counting.gets.count(found.tables["near"]) == 1
@@ -173,6 +172,49 @@ def test_bodies_and_signatures_are_read_only_by_a_run_that_checks_a_text(tmp_pat
     # A copy stored later never takes a body from its earlier owner.
     state.body_owner.add(rows[0][1]["body_hash"], "e" * 32)
     assert state.body_owner.get(rows[0][1]["body_hash"]) == rows[0][1]["article_id"]
+
+
+def test_known_ids_answer_from_the_recent_keys_and_the_filter(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    lake.log.checkpoint_every = 10**6
+    runs = [rows_of_run(run) for run in range(4)]
+    for rows in runs:
+        collect_rows(lake, rows)
+    # The first run was committed 40 days before the others: out of the recent keys.
+    first = lake.store.list("_manifests/")[0]
+    manifest = json.loads(lake.store.get(first))
+    manifest["committed_at"] = (datetime.now(UTC) - timedelta(days=40)).isoformat()
+    lake.store.put(first, json.dumps(manifest).encode())
+    lake = open_lake(str(tmp_path))  # not the manifests this one read before
+    lake.write_checkpoint()
+    found = lake.log.checkpoint()
+    assert found is not None
+
+    counting = CountingStore(LocalStore(tmp_path))
+    state = pipeline.load_state(Lake(counting))
+    assert all(row["article_id"] in state.known_ids for rows in runs[1:] for row in rows)
+    never = [f"{n:032x}" for n in range(5)]
+    assert not any(article_id in state.known_ids for article_id in never)
+    assert found.tables["known"] not in counting.gets and not state.known_ids.loaded
+    # An old id the filter cannot rule out is looked up in the full keys, once.
+    assert all(row["article_id"] in state.known_ids for row in runs[0])
+    assert counting.gets.count(found.tables["known"]) == 1
+    assert len(state.known_ids) == 12
+
+
+def test_the_bloom_filter_holds_every_key_and_few_others() -> None:
+    import numpy as np
+
+    from rasid.storage import checkpoint as cp
+
+    rng = np.random.default_rng(7)
+    keys = np.sort(rng.integers(0, 256, (20_000, 16), dtype=np.uint8).view("S16").ravel())
+    table = cp.bloom_of(keys)
+    bloom = (table.column("probes")[0].as_py(),
+             np.frombuffer(table.column("bits")[0].as_py(), dtype=np.uint8))
+    assert cp.bloom_may_hold(bloom, keys).all()
+    others = rng.integers(0, 256, (20_000, 16), dtype=np.uint8).view("S16").ravel()
+    assert cp.bloom_may_hold(bloom, others).mean() < 0.02
 
 
 @pytest.mark.parametrize("die_at", range(12))

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from rasid import neardup
 from rasid.models import LEFT_FOR_NEXT_RUN, Candidate, Validator
 from rasid.storage import Lake
-from rasid.storage.checkpoint import hash_key, id_key
+from rasid.storage.checkpoint import Checkpoint, bloom_may_hold, fixed_keys, hash_key, id_key
 from rasid.urls import url_id
 
 NEAR_WINDOW = timedelta(days=float(os.environ.get("RASID_NEAR_WINDOW_DAYS", "7")))
@@ -43,13 +43,36 @@ def _numpy_form(key: bytes) -> bytes:
     return key.rstrip(b"\0")
 
 
-@dataclass
 class KnownIds:
-    """Article ids a committed run stored or found permanently broken: a sorted array of the
-    checkpoint's keys plus a set of what came after it."""
+    """Article ids a committed run stored or found permanently broken: the checkpoint's keys
+    plus a set of what came after it.
 
-    _sorted: np.ndarray = field(default_factory=lambda: np.empty(0, dtype="S16"))
-    _added: set[bytes] = field(default_factory=set)
+    With a checkpoint that has them, a lookup asks its ``recent`` keys and its Bloom filter
+    first, and reads the full sorted key array only for an id that neither rules on (see
+    :mod:`rasid.storage.checkpoint`): a run whose pages list only recent or new URLs never
+    reads it."""
+
+    def __init__(self, everything: np.ndarray | None = None, *,
+                 recent: np.ndarray | None = None, bloom: tuple[int, np.ndarray] | None = None,
+                 load: Callable[[], np.ndarray] | None = None) -> None:
+        self._all = everything
+        self._recent = recent if recent is not None else np.empty(0, dtype="S16")
+        self._bloom = bloom
+        self._load = load
+        if self._all is None and (self._load is None or self._bloom is None):
+            self._all = self._load() if self._load else np.empty(0, dtype="S16")
+        self._added: set[bytes] = set()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the checkpoint's full key array has been read."""
+        return self._all is not None
+
+    def _everything(self) -> np.ndarray:
+        if self._all is None:
+            assert self._load is not None
+            self._all = self._load()
+        return self._all
 
     def __contains__(self, article_id: object) -> bool:
         if not isinstance(article_id, str):
@@ -57,14 +80,23 @@ class KnownIds:
         key = id_key(article_id)
         if key in self._added:
             return True
-        at = int(np.searchsorted(self._sorted, key))
-        return at < len(self._sorted) and self._sorted[at] == _numpy_form(key)
+        if self._all is None and self._bloom is not None:
+            if _holds(self._recent, key):
+                return True
+            if not bloom_may_hold(self._bloom, np.array([key], dtype="S16"))[0]:
+                return False
+        return _holds(self._everything(), key)
 
     def add(self, article_id: str) -> None:
         self._added.add(id_key(article_id))
 
     def __len__(self) -> int:
-        return len(self._sorted) + len(self._added)
+        return len(self._everything()) + len(self._added)
+
+
+def _holds(keys: np.ndarray, key: bytes) -> bool:
+    at = int(np.searchsorted(keys, key))
+    return at < len(keys) and bool(keys[at] == _numpy_form(key))
 
 
 class BodyOwners:
@@ -237,7 +269,7 @@ def load_state(lake: Lake, near_window: timedelta | None = None) -> LakeState:
         return index, since
 
     state = LakeState(
-        KnownIds(lake.log.checkpoint_arrays(found, "known")["id"]),
+        _known_ids(lake, found),
         BodyOwners(functools.partial(lake.log.checkpoint_arrays, found, "bodies")),
         near_source=near_source,
     )
@@ -252,6 +284,19 @@ def load_state(lake: Lake, near_window: timedelta | None = None) -> LakeState:
             state.failed(failure.model_dump())
         state.learn_validators({url: v.model_dump() for url, v in manifest.validators.items()})
     return state
+
+
+def _known_ids(lake: Lake, found: Checkpoint | None) -> KnownIds:
+    def everything() -> np.ndarray:
+        return lake.log.checkpoint_arrays(found, "known")["id"]
+
+    if found is None or not {"recent", "bloom"} <= set(found.tables):
+        return KnownIds(everything())  # a checkpoint from before recent keys and the filter
+    recent = lake.log.checkpoint_table(found, "recent").column("id").combine_chunks()
+    bloom = lake.log.checkpoint_table(found, "bloom")
+    bits = np.frombuffer(bloom.column("bits")[0].as_py(), dtype=np.uint8)
+    return KnownIds(recent=fixed_keys(recent), bloom=(bloom.column("probes")[0].as_py(), bits),
+                    load=everything)
 
 
 def _latest_published(near: pa.Table, later: list[float | None]) -> float:

@@ -215,7 +215,8 @@ class CommitLog:
             if any(staged_key(k) in staged for k in file_keys(manifest.files)):
                 self._publish(manifest, staged)
         now = datetime.now(UTC)
-        fold = cp.Fold({name: self.table(name) for name in cp.SCHEMAS if name != "runs"},
+        fold = cp.Fold({name: self.table(name) for name in cp.SCHEMAS
+                        if name not in ("runs", "bloom")},  # the filter is built anew
                        self.near_window.total_seconds())
         fold.fold(pending)
         folder = f"{CHECKPOINTS}/{seq:012d}-{uuid.uuid4().hex[:12]}"

@@ -181,3 +181,31 @@ def test_local_copy_publishes_without_copying_bytes(tmp_path: Path) -> None:
     assert store.list() == ["_staging/a/x", "a/x"]
     with pytest.raises(KeyError):
         store.copy("_staging/missing", "a/y")
+
+
+def test_an_article_another_run_committed_meanwhile_is_stored_and_counted_once(
+        tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from rasid import pipeline
+    from tests.lake_support import checked, page_of
+
+    first, second = open_lake(str(tmp_path)), open_lake(str(tmp_path))
+    summaries = []
+    for lake in (first, second):  # both read the state before either commits
+        pipeline.load_state(lake)
+        summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
+        batch = checked(ROWS[:4] if lake is first else ROWS[2:6], summary.run_id)
+        files = pipeline.write_batch(lake, summary.run_id, 0, batch,
+                                     [page_of(r) for r in (ROWS[:4] if lake is first else ROWS[2:6])])
+        summary.add_batch(batch, files)
+        summaries.append(summary)
+    for lake, summary in zip((first, second), summaries, strict=True):
+        pipeline.commit_run(lake, summary)
+
+    later = open_lake(str(tmp_path)).manifests()[-1]
+    assert later["duplicates_dropped"] == sorted(r["article_id"] for r in ROWS[2:4])
+    assert {r["article_id"] for r in later["records"]} == {r["article_id"] for r in ROWS[4:6]}
+    assert later["totals"]["stored"] == 2
+    assert sum(s["stored"] for s in later["sources"].values()) == 2
+    assert comparable(visible_rows(first, "articles")) == comparable(ROWS[:6])

@@ -22,6 +22,7 @@ Everything goes through the ``Store`` seam of :mod:`rasid.storage.stores`.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -355,7 +356,8 @@ class Lake:
         records = [r for r in manifest.records if r.article_id not in set(dropped)]
         return manifest.model_copy(update={
             "files": files, "records": records,
-            "duplicates_dropped": sorted({*manifest.duplicates_dropped, *dropped})})
+            "duplicates_dropped": sorted({*manifest.duplicates_dropped, *dropped}),
+            **_uncounted(manifest, set(dropped))})
 
     def _without(self, kind: str, keys: list[str], ids: set[str], staged: set[str]) -> list[str]:
         kept = []
@@ -415,6 +417,24 @@ class Lake:
         # A retry of the same batch (the run is not committed: a committed run's staged files
         # are gone). No reader can see the earlier attempt, so it is replaced by this one.
         self.store.put(staged, data)
+
+def _uncounted(manifest: Manifest, dropped: set[str]) -> dict[str, Any]:
+    """The run's counts (``sources`` and ``totals``, when it has them) without the rows it
+    dropped, so its report and the health flags count each article once."""
+    extra = manifest.model_extra or {}
+    sources = copy.deepcopy(extra.get("sources"))
+    totals = copy.deepcopy(extra.get("totals"))
+    for record in manifest.records:
+        if record.article_id not in dropped:
+            continue
+        counter = "stored" if record.kind == "article" else "quarantined"
+        for counts in (sources.get(record.source) if isinstance(sources, dict) else None,
+                       totals):
+            if isinstance(counts, dict) and counts.get(counter):
+                counts[counter] -= 1
+    return {name: value for name, value in (("sources", sources), ("totals", totals))
+            if value is not None}
+
 
 def open_lake(uri: str = "lake") -> Lake:
     """Open the lake at a local path (created if needed) or at ``s3://bucket/prefix``."""

@@ -128,7 +128,8 @@ def encode_table(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", row_group_size=128 * 1024,
                    use_dictionary=False)
-    return bytes(sink.getvalue().to_pybytes())
+    data: bytes = sink.getvalue().to_pybytes()
+    return data
 
 
 def decode_table(name: str, data: bytes) -> pa.Table:
@@ -162,6 +163,37 @@ def decode_arrays(name: str, data: bytes) -> dict[str, np.ndarray]:
             target[at:at + count] = chunk
         at += count
     return out
+
+
+def key_table(name: str, arrays: dict[str, np.ndarray]) -> pa.Table:
+    """A key table (``known``, ``bodies``) from the numpy arrays :func:`decode_arrays` gives,
+    sharing their memory where the values are all of one width."""
+    columns = {}
+    for column, values in arrays.items():
+        if column != "owner":
+            data = pa.py_buffer(np.ascontiguousarray(values, dtype="S16"))
+            columns[column] = pa.Array.from_buffers(KEY, len(values), [None, data])
+            continue
+        lengths = np.char.str_len(values) if len(values) else np.zeros(0, dtype=np.int64)
+        if len(values) and (lengths == values.dtype.itemsize).all():
+            offsets = np.arange(0, values.dtype.itemsize * (len(values) + 1),
+                                values.dtype.itemsize, dtype=np.int32)
+            columns[column] = pa.Array.from_buffers(
+                pa.string(), len(values),
+                [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(values))])
+        else:  # ids of other lengths: numpy pads them with zero bytes
+            columns[column] = pa.array([v.decode("utf-8") for v in values.tolist()], pa.string())
+    return pa.table(columns, schema=SCHEMAS[name])
+
+
+def _positions(old: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of the sorted keys ``new`` goes in the sorted keys ``old``, and whether it
+    is there already."""
+    at = np.searchsorted(old, new)
+    present = np.zeros(len(new), dtype=bool)
+    inside = at < len(old)
+    present[inside] = old[at[inside]] == new[inside]
+    return at, present
 
 
 def fixed_keys(array: pa.Array) -> np.ndarray:
@@ -261,11 +293,16 @@ class Fold:
             found += [id_key(url_id(f.url)) for f in manifest.failures if not f.transient]
             keys += found
             times += [timestamp(manifest.committed_at) or 0.0] * len(found)
-        merged = pa.concat_arrays([self.tables["known"].column("id").combine_chunks(),
-                                   pa.array(keys, KEY)])
-        unique = pc.unique(merged)
-        self.tables["known"] = pa.table({"id": pc.take(unique, pc.sort_indices(unique))},
-                                        schema=SCHEMAS["known"])
+        old = fixed_keys(self.tables["known"].column("id").combine_chunks())
+        new = np.unique(np.array(keys, dtype="S16"))
+        at, present = _positions(old, new)
+        self.tables["known"] = key_table("known", {"id": np.insert(old, at[~present],
+                                                                    new[~present])})
+        self._recent(keys, times)
+        self.tables["bloom"] = bloom_of(fixed_keys(self.tables["known"].column("id")
+                                                   .combine_chunks()))
+
+    def _recent(self, keys: list[bytes], times: list[float]) -> None:
         fresh = pa.table({"id": pa.array(keys, KEY), "committed_at": times},
                          schema=SCHEMAS["recent"])
         recent = pa.concat_tables([self.tables.get("recent", empty("recent")), fresh])
@@ -275,14 +312,10 @@ class Fold:
                 pc.greater_equal(recent.column("committed_at"), latest - RECENT_WINDOW))
         # One row per key: its latest commit (a key is re-added when a failure is retried).
         recent = recent.sort_by([("id", "ascending"), ("committed_at", "descending")])
-        ids = recent.column("id").combine_chunks()
+        ids = fixed_keys(recent.column("id").combine_chunks())
         first = np.ones(len(ids), dtype=bool)
-        if len(ids) > 1:
-            keys_sorted = fixed_keys(ids)
-            first[1:] = keys_sorted[1:] != keys_sorted[:-1]
+        first[1:] = ids[1:] != ids[:-1]
         self.tables["recent"] = recent.filter(pa.array(first))
-        self.tables["bloom"] = bloom_of(fixed_keys(self.tables["known"].column("id")
-                                                   .combine_chunks()))
 
     def _bodies(self, manifests: list[Manifest]) -> None:
         new: dict[bytes, str] = {}
@@ -290,12 +323,20 @@ class Fold:
             for record in manifest.records:
                 if record.kind == "article" and record.body_hash:
                     new.setdefault(hash_key(record.body_hash), record.article_id)
-        old = self.tables["bodies"]
-        fresh = pa.table({"hash": pa.array(list(new), KEY), "owner": list(new.values())},
-                         schema=SCHEMAS["bodies"])
-        fresh = fresh.filter(pc.invert(pc.is_in(fresh.column("hash"), old.column("hash"))))
-        merged = pa.concat_tables([old, fresh])
-        self.tables["bodies"] = merged.sort_by("hash")
+        bodies = self.tables["bodies"]
+        hashes = fixed_keys(bodies.column("hash").combine_chunks())
+        owners = article_ids(bodies.column("owner").combine_chunks())
+        keys = np.array(list(new), dtype="S16")
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        fresh = np.array([value.encode("utf-8") for value in new.values()])[order] if new else \
+            np.empty(0, dtype="S32")
+        at, present = _positions(hashes, keys)  # the earliest copy keeps its body
+        if fresh.dtype.itemsize > owners.dtype.itemsize:
+            owners = owners.astype(fresh.dtype)
+        self.tables["bodies"] = key_table("bodies", {
+            "hash": np.insert(hashes, at[~present], keys[~present]),
+            "owner": np.insert(owners, at[~present], fresh[~present].astype(owners.dtype))})
 
     def _near(self, manifests: list[Manifest]) -> None:
         rows = [(r.article_id, r.minhash, r.near_duplicate_cluster or r.article_id,

@@ -215,14 +215,21 @@ class CommitLog:
             if any(staged_key(k) in staged for k in file_keys(manifest.files)):
                 self._publish(manifest, staged)
         now = datetime.now(UTC)
-        fold = cp.Fold({name: self.table(name) for name in cp.SCHEMAS
-                        if name not in ("runs", "bloom")},  # the filter is built anew
+        # The key tables are read into arrays a row group at a time (the largest tables, so
+        # no Arrow decoding copy of them); the filter is built anew.
+        keyed = {name: cp.key_table(name, self.checkpoint_arrays(base, name))
+                 for name in ("known", "bodies")}
+        fold = cp.Fold(keyed | {name: self.table(name) for name in cp.SCHEMAS
+                                if name not in ("runs", "bloom", *keyed)},
                        self.near_window.total_seconds())
+        del keyed  # the fold replaces them: the old arrays go as the new ones are built
         fold.fold(pending)
         folder = f"{CHECKPOINTS}/{seq:012d}-{uuid.uuid4().hex[:12]}"
         tables = {name: f"{folder}/{name}.parquet" for name in fold.tables}
+        for name in ("known", "bodies"):  # one at a time: each is encoded whole in memory
+            self._put_new(tables[name], cp.encode_table(fold.tables.pop(name)))
         _each(lambda name: self._put_new(tables[name], cp.encode_table(fold.tables[name])),
-              list(tables))
+              [name for name in tables if name in fold.tables])
         descriptor = cp.Checkpoint(
             seq=seq, written_at=now.isoformat(),
             near_window_days=self.near_window.total_seconds() / 86400, tables=tables,

@@ -518,3 +518,69 @@ def test_a_visible_date_years_from_the_meta_tag_or_its_day_month_swap_does_not_w
     swapped = find(page(meta, '<span class="date">11.01.2026</span>'))
     assert (years.published_date, years.date_source) == (date(2026, 11, 1), "meta")
     assert (swapped.published_date, swapped.date_source) == (date(2026, 11, 1), "meta")
+
+
+def test_a_numeric_date_may_end_a_sentence_but_not_a_longer_number() -> None:
+    assert parse_arabic_date("Aktualisiert am 17.01.2026.") == date(2026, 1, 17)
+    assert parse_arabic_date("نشر في 2026/01/17.") == date(2026, 1, 17)
+    assert parse_arabic_date("Version 17.01.2026.4") is None
+
+
+def test_a_dateline_whose_time_ends_with_a_clock_word_is_read() -> None:
+    # The first paragraph opens with another day ("Am 22. Oktober ..."): the dateline under
+    # the title is the publication date.
+    title = "Neue Beratungsstelle in Köln eröffnet"
+    html = (f"<html><body><article><h1>{title}</h1><div>19.11.2026 07:49 Uhr</div>"
+            f"<p>Am 22. Oktober 2026 hatte der Stadtrat die neue Beratungsstelle beschlossen, "
+            f"die nun in der Innenstadt ihre Türen öffnet und Familien berät.</p>"
+            f"</article></body></html>")
+    result = find_published(html, "https://x.example/a", title=title, hints=[],
+                            timezone="Europe/Berlin", now=NOW)
+    assert (result.published_date, result.date_source) == (date(2026, 11, 19), "dateline")
+
+
+def test_a_dateline_line_inside_the_headline_dates_the_article() -> None:
+    title = "Neue Beratungsstelle in Köln eröffnet"
+    html = (f"<html><body><div class='news-single'><h1>{title}<br><small><span "
+            f"class='icon'></span>&nbsp; 12.11.2026 • <span>Verband</span></small></h1>"
+            f"<p>Text.</p></div></body></html>")
+    result = find_published(html, "https://x.example/a", title=title, hints=[],
+                            timezone="Europe/Berlin", now=NOW)
+    assert (result.published_date, result.date_source) == (date(2026, 11, 12), "dateline")
+    # A date the headline is about is not its dateline.
+    about = html.replace(f"{title}<br>", "Wahl am 15.03.2027 angesetzt<br>").replace(
+        " 12.11.2026 • ", " ")
+    assert find_published(about, "https://x.example/a", title="Wahl am 15.03.2027 angesetzt",
+                          hints=[], timezone="Europe/Berlin", now=NOW).published_date is None
+
+
+def test_a_microformats_abbr_title_is_a_declared_date() -> None:
+    html = page(body="<p>Posted at <abbr class='published' itemprop='datePublished' "
+                     "title='2026-11-12T08:00:00-07:00'>08:00</abbr></p>")
+    result = find(html)
+    assert (result.published_date, result.date_source) == (date(2026, 11, 12), "dateline")
+
+
+def test_htmldate_stands_when_the_dated_element_by_the_title_agrees_on_a_listing_page() -> None:
+    # Dated elements of two days: the one above the title, and other stories' below the
+    # article. htmldate names the first; it stands out when the others are much further away.
+    title = "Der historische Purzelbaum im Stadtpark"
+
+    def listing(sentences: int) -> str:
+        others = "".join(f"<div class='teaser'><time datetime='2026-11-20 15:12'>20. November "
+                         f"2026</time><p>{'Ein anderer Beitrag über die Stadt. ' * 30}</p></div>"
+                         for _ in range(3))
+        return (f"<html><body><ul><li class='artikeldatum'><time datetime='2026-11-25 16:11'>"
+                f"25. November 2026 16:11 Uhr</time></li></ul>"
+                f"<div>{'Navigation und Hinweise der Seite. ' * 12}</div><h2>{title}</h2>"
+                f"<p>{'Der Text des Beitrags über den Purzelbaum und seine Geschichte. ' * sentences}"
+                f"</p>{others}</body></html>")
+
+    def found(html: str) -> tuple[date | None, str | None]:
+        result = find_published(html, "https://x.example/a", title=title, hints=[],
+                                timezone="Europe/Berlin", now=NOW)
+        return result.published_date, result.date_source
+
+    assert found(listing(30)) == (date(2026, 11, 25), "htmldate")
+    # Other stories' dates nearly as near as the one above the title: a listing, no date.
+    assert found(listing(8)) == (None, None)

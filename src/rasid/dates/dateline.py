@@ -78,11 +78,12 @@ _HEADING_MAX = 60
 # What may follow a free-text dateline's date: a time of day, the Gregorian mark after a
 # Hijri date, then the end or a separator. "15 كانون الثاني 2027 موعداً لبدء الامتحانات" opens
 # a sentence about that day; it does not date the article.
-# A weekday may follow the date ("9 Kasım 2026 Pazartesi"), and joiners the time ("alle ore").
+# A weekday may follow the date ("9 Kasım 2026 Pazartesi"), joiners the time ("alle ore"), and
+# a clock word the time ("07:49 Uhr").
 _DATELINE_TAIL = re.compile(
     r"\s*(?:م\b|ميلادي)?\s*[,،]?\s*(?:" + words_pattern(labels().weekdays) + r")?\s*[,،]?"
     r"\s*(?:(?:(?:علي|في|" + words_pattern(labels().joiners) + r")\s*)*(?:الساعه)?\s*"
-    + _TIME.pattern + r")?\s*(?:$|[-–—|:،,/(\[•·])"
+    + _TIME.pattern + r"(?:\s*(?:uhr|hrs?|hs|horas?)\b\.?)?)?\s*(?:$|[-–—|:،,/(\[•·])"
 )
 _DATELINE_MAX = 80
 
@@ -168,6 +169,11 @@ def _dated_element(element: HtmlElement) -> tuple[str, str, bool] | None:
         value = element.get("datetime") or element.get("content")
         if value:
             return "attribute", value, declared
+    if element.tag == "abbr" and (declared or _class_marks(element).dated):
+        # The microformats' way (Blogger's themes): <abbr class="published" title="ISO">.
+        value = element.get("title")
+        if value and any(ch.isdigit() for ch in value):
+            return "attribute", value, declared
     elif not _class_marks(element).dated:
         return None
     text = element.text_content().strip()
@@ -241,6 +247,13 @@ def _spots(root: HtmlElement, anchor: HtmlElement | None, containers: tuple[Html
                                 dated[2] and _own_item(inner, anchor))
                           for inner in element.iterdescendants()
                           if isinstance(inner.tag, str) and (dated := _dated_element(inner))]
+                # So does a line of its own under the title that is nothing but a dateline
+                # ("<h1>Title<br><small>02.02.2022 • News</small></h1>").
+                spots += [_Spot(offset, True, article in entered or article is None, "text", line)
+                          for inner in element.iterdescendants()
+                          if isinstance(inner.tag, str)
+                          for line in ((inner.text or "").strip(), (inner.tail or "").strip())
+                          if line and _dated_text(line, dateline_only=True)]
                 walker.skip_subtree()
                 offset += len(element.text_content().strip())
                 continue
@@ -351,6 +364,9 @@ class PageDates:
     printed: frozenset[date]  # in text or markup, outside other zones and copyright lines
     marked: frozenset[date]  # in elements whose markup says they hold a date
     updated: frozenset[date]  # in text, after an update label ("Aktualisiert:", "آخر تحديث")
+    # The day of the dated element nearest the title, when no element of another day is
+    # nearly as near: on a page that also lists other stories' dates, the article's own.
+    nearest_marked: date | None = None
 
 
 _COPYRIGHT = re.compile(r"©|\(c\)|copyright|all rights reserved|جميع الحقوق|حقوق النشر", re.I)
@@ -400,7 +416,26 @@ def page_dates(root: HtmlElement, title: str | None) -> PageDates:
     updated = frozenset(d for s in spots if s.kind == "text" and any(c.isdigit() for c in s.text)
                         for d in _days(s, updates=True)) | frozenset(
         d for s in stamps if s for d in _days(s))
-    return PageDates(_datelines(spots, mark, prose), printed, marked, updated)
+    return PageDates(_datelines(spots, mark, prose), printed, marked, updated,
+                     _nearest_marked(spots, mark))
+
+
+# How near the title the nearest dated element must be, and how much nearer than any element
+# of another day, for its day to stand out among a page's dated elements.
+_NEAREST_MARKED = 1500
+_NEARER = 3
+
+
+def _nearest_marked(spots: list[_Spot], mark: int | None) -> date | None:
+    if mark is None:
+        return None
+    dated = sorted((abs(s.offset - mark), day) for s in spots if s.kind != "text"
+                   for day in _days(s))
+    if not dated or dated[0][0] > _NEAREST_MARKED:
+        return None
+    distance, day = dated[0]
+    other = next((d for d, found in dated if found != day), None)
+    return day if other is None or other >= _NEARER * max(distance, _BEFORE_TITLE) else None
 
 
 def dateline_dates(root: HtmlElement, title: str | None) -> list[datetime | date]:

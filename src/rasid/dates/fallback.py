@@ -34,7 +34,8 @@ def htmldate_day(tree: HtmlElement, url: str, now: datetime, oldest: date,
     Corroborated: the page prints that day in full outside other articles' zones and
     copyright lines (so no YYYY-01-01 from a bare year), or a script's JSON names it the
     publication date; and no element marked as a date gives another day (a page of many
-    dated items is a listing).
+    dated items is a listing) unless the element nearest the title gives that day and stands
+    well apart from the others.
     """
     try:
         found = find_date(tree, extensive_search=True, original_date=True, url=url or None,
@@ -44,9 +45,11 @@ def htmldate_day(tree: HtmlElement, url: str, now: datetime, oldest: date,
         LOGGER.debug("htmldate failed on %s", url, exc_info=True)
         found = None
     day = date.fromisoformat(found[:10]) if found else None
-    if len(page.marked) > 1:
+    # Dated elements of several days make a listing, unless the one by the title is that day.
+    own = day is not None and page.nearest_marked == day
+    if len(page.marked) > 1 and not own:
         return None, CONFLICTING
     confirmed = day in page.printed or (day is not None and day in script_days(tree))
-    if day is None or not confirmed or (page.marked and page.marked != {day}):
+    if day is None or not confirmed or (page.marked and page.marked != {day} and not own):
         return None, BARE_YEAR if day and (day.month, day.day) == (1, 1) else NO_EVIDENCE
     return day, ""

@@ -71,13 +71,15 @@ _NAMED = _NOT_AFTER_LETTER + rf"(?P<month>{_MONTH}){_NOT_BEFORE_LETTER}"
 _OF = r"(?:(?:من|de|del)\s+)?"
 DAY_MONTH_YEAR = re.compile(rf"{_DAY}{_SEP}{_OF}{_NAMED}{_ALSO}{_SEP}{_OF}{_YEAR}")
 MONTH_DAY_YEAR = re.compile(rf"{_NAMED}\s+{_DAY}\s*[,،]?\s*{_YEAR}")
+# A numeric date may end a sentence ("Aktualisiert am 17.01.2021."), not a longer number
+# (a version, an address: "17.01.2021.4").
 NUMERIC_DMY = re.compile(
     r"(?<![\d/.-])(?P<day>\d{1,2})\s*(?P<sep>[-/.])\s*(?P<month>\d{1,2})\s*(?P=sep)\s*"
-    r"(?P<year>\d{4})(?![\d/.-])"
+    r"(?P<year>\d{4})(?![\d/-]|\.\d)"
 )
 NUMERIC_YMD = re.compile(
     r"(?<![\d/.-])(?P<year>\d{4})\s*(?P<sep>[-/.])\s*(?P<month>\d{1,2})\s*(?P=sep)\s*"
-    r"(?P<day>\d{1,2})(?![\d/.-])"
+    r"(?P<day>\d{1,2})(?![\d/-]|\.\d)"
 )
 _PATTERNS = (DAY_MONTH_YEAR, MONTH_DAY_YEAR, NUMERIC_DMY, NUMERIC_YMD)
 # A Solar Hijri date ("۱۴ آبان ۱۴۰۵"): never a publication date here, but a Persian dateline

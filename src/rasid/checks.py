@@ -140,17 +140,27 @@ def warm_up(name: str = SUITE_NAME) -> None:
 
 
 @cache
-def _validation(name: str) -> Any:
-    # Set up once per process, on first use.
+def _validation(name: str) -> tuple[Any, Any]:
+    """(context, validation definition) of a suite: set up once per process, on first use."""
     import great_expectations as gx
 
     context = _context()
     asset = context.data_sources.add_pandas("rasid").add_dataframe_asset(name)
     batch = asset.add_batch_definition_whole_dataframe("batch")
     suite = _add_suite(context, name)
-    return context.validation_definitions.add(
+    return context, context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{name}-batch", data=batch, suite=suite)
     )
+
+
+def _activate(context: Any) -> None:
+    """Make ``context`` GX's current project again. A validation definition checks that its
+    suite and data source exist in the current project, and every context opened later in the
+    process (the Data Docs builder's, another suite's) becomes the current one, and older GX
+    (1.7, the floor) then fails the validation ("Could not find datasource")."""
+    from great_expectations.data_context.data_context.context_factory import project_manager
+
+    project_manager.set_project(context)
 
 
 def validate(frame: pd.DataFrame, name: str = SUITE_NAME) -> CheckOutcome:
@@ -162,7 +172,9 @@ def validate(frame: pd.DataFrame, name: str = SUITE_NAME) -> CheckOutcome:
     if missing:
         raise ValueError(f"batch lacks check columns: {', '.join(missing)}")
     with _lock:  # a GX context is not safe to share between threads
-        result = _validation(name).run(
+        context, validation = _validation(name)
+        _activate(context)
+        result = validation.run(
             batch_parameters={"dataframe": frame[list(CHECK_COLUMNS)]},
             result_format={
                 "result_format": "COMPLETE",

@@ -32,8 +32,10 @@ def publish_flags(flags: list[SourceFlag], key: str, description: str, lake_uri:
 
 
 def publish_watchlists(matched: dict[str, int], spikes: dict[str, Spike], run_id: str,
-                       lake_uri: str) -> None:
-    """One event with the run's matches per watchlist; one per watchlist whose day spiked."""
+                       lake_uri: str,
+                       story_spikes: dict[str, tuple[str, Spike]] | None = None) -> None:
+    """One event with the run's matches per watchlist; one per watchlist, and one per story,
+    whose day spiked (the story's resource is ``rasid.story.<id>``, named by its title)."""
     if matched:
         emit_event(event=MATCHED, resource={"prefect.resource.id": f"rasid.run.{run_id}"},
                    payload={"counts": matched, "lake": lake_uri, "run": run_id})
@@ -48,4 +50,15 @@ def publish_watchlists(matched: dict[str, int], spikes: dict[str, Spike], run_id
             payload={"day": found.day.isoformat(), "count": found.count,
                      "baseline_mean": found.baseline_mean, "threshold": found.threshold,
                      "lake": lake_uri, "run": run_id},
+        )
+    for story_id, (title, found) in (story_spikes or {}).items():
+        logger.warning("story %s spiked: %d articles on %s (baseline %.2f a day): %s",
+                       story_id, found.count, found.day, found.baseline_mean, title)
+        emit_event(
+            event=SPIKE,
+            resource={"prefect.resource.id": f"rasid.story.{story_id}",
+                      "prefect.resource.name": title or story_id},
+            payload={"day": found.day.isoformat(), "count": found.count,
+                     "baseline_mean": found.baseline_mean, "threshold": found.threshold,
+                     "story": story_id, "title": title, "lake": lake_uri, "run": run_id},
         )

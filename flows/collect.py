@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
@@ -28,6 +27,7 @@ from prefect.utilities.annotations import quote
 
 from rasid import config, discover, extract, health, pipeline, progress, report
 from rasid.config import ConfigError, Settings, Source
+from rasid.enrich.watchlists import Watchlist, parse_watchlists
 from rasid.fetch import Fetcher
 from rasid.fetch.documents import SiteDocuments
 from rasid.fetch.http import cutoff
@@ -182,7 +182,7 @@ def run(
     settings_json = settings.model_dump_json()
     loop = pipeline.Run(summary, pipeline.load_state(store), progress.current().show)
     enricher = pipeline.load_enricher(store, summary.run_id, now.date(),
-                                      watchlists=_watchlists_file(sources_file))
+                                      watchlists=_watchlists(sources_file))
 
     # Not quote()d: a task on a Dask worker gets the wrapper itself; the dict is small.
     found = {sid: discover_source.submit(s, settings_json, limits, summary.run_id, window,
@@ -233,16 +233,25 @@ def run(
     manifest_key = commit_run(store, summary, quote(enricher))  # type: ignore[call-overload]  # quote(), as above
     _publish(summary, write_report(store, summary.run_id))
     publish_flags(flags, "rasid-source-flags", f"run {summary.run_id}", store.uri)
-    publish_watchlists(summary.watchlists, enricher.spikes(now.date()), summary.run_id, store.uri)
+    publish_watchlists(summary.watchlists, enricher.spikes(now.date()), summary.run_id, store.uri,
+                       enricher.story_spikes(now.date()))
     logger.info("run %s committed: %s", summary.run_id, manifest_key)
     return summary.manifest() | {"manifest": store.uri_for(manifest_key),
                                  "flags": [f.as_dict() for f in flags]}
 
 
-def _watchlists_file(sources_file: str) -> Path | None:
-    """watchlists.yaml beside the sources file, when there is one."""
-    path = Path(sources_file).with_name("watchlists.yaml")
-    return path if path.is_file() else None
+def _watchlists(sources_file: str) -> list[Watchlist]:
+    """The watchlists of the watchlists.yaml beside the sources file (a path, a URL or an S3
+    object), when there is one: a worker without a checkout reads them as it reads the
+    sources."""
+    found = config.read_beside(sources_file, "watchlists.yaml")
+    if found is None:
+        return []
+    where, text = found
+    try:
+        return parse_watchlists(text, where)
+    except ValueError as exc:  # pydantic's ValidationError included
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _shared_limits(sources_file: str, sources: dict[str, Source]) -> HostLimits:

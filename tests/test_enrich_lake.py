@@ -3,7 +3,7 @@ stories table, mentions and watchlist matches committed with the articles, old f
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +122,32 @@ def test_the_report_shows_stories_places_people_and_watchlists(tmp_path: Path) -
     page = render_html(build(gather(lake, run_id)), Links("", False, {}))
     assert f'data-story="{homs}"' in page and 'data-watchlist="fires"' in page
     assert rows["homs-fire-b"]["url"] in page  # each story lists its articles, linked
+
+
+def test_a_story_that_grows_fast_spikes_and_the_next_run_reads_its_days(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path / "lake"))
+    rows = _rows()
+    homs = [rows[k] for k in ("homs-fire-a", "homs-fire-b", "homs-fire-c")]
+    day = date(2026, 3, 2)
+    summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
+    enricher = pipeline.load_enricher(lake, summary.run_id, day)
+    batch = checked(homs[:2], summary.run_id)
+    batch.mentions, batch.matches = enricher.enrich(batch.articles)
+    assert enricher.story_spikes(day) == {}  # two articles: too few to call
+    more = checked(homs[2:], summary.run_id)
+    more.mentions, more.matches = enricher.enrich(more.articles)
+    spikes = enricher.story_spikes(day)
+    (story_id,) = spikes
+    title, found = spikes[story_id]
+    assert (found.day, found.count) == (day, 3) and title
+    for part, done in enumerate((batch, more)):
+        files = pipeline.write_batch(lake, summary.run_id, part, done,
+                                     [page_of(r) for r in (homs[:2], homs[2:])[part]])
+        summary.add_batch(done, files)
+    pipeline.commit_run(lake, summary, enricher)
+
+    # The next run starts from the stored articles' stories: the same day is no news again
+    # once it is the baseline's, and a day later the story's three articles are its history.
+    later = pipeline.load_enricher(lake, pipeline.new_run_id(), day + timedelta(days=1))
+    assert later.story_daily[story_id] == {day: 3}
+    assert later.story_spikes(day + timedelta(days=1)) == {}

@@ -25,6 +25,8 @@ import httpx
 import pytest
 import yaml
 
+from rasid.storage import open_lake
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,7 +157,9 @@ def deployed(prefect: Prefect, demo_site: Any, operator_sources: Path,
                 "--param", f"sources_file={operator_sources}", "--no-prompt")
     # The deployments name no lake and no sources: the operator sets them once, as Variables;
     # the sources are read over HTTP, so the worker needs no file of this repository.
-    sources_site = FileSite(operator_sources.read_bytes())
+    # The watchlists beside it, as an operator publishes them: read from the same place.
+    sources_site = FileSite({"sources.yaml": operator_sources.read_bytes(),
+                             "watchlists.yaml": demo_site.watchlists_yaml().encode("utf-8")})
     prefect.post("/variables/", {"name": "rasid_lake", "value": str(lake)})
     prefect.post("/variables/", {"name": "rasid_sources", "value": sources_site.url})
     worker_env = {**prefect.env, "PREFECT_WORKER_QUERY_SECONDS": "1",
@@ -176,13 +180,14 @@ def deployed(prefect: Prefect, demo_site: Any, operator_sources: Path,
 
 
 class FileSite(ThreadingHTTPServer):
-    """One file over HTTP on loopback, counting how often it is asked for."""
+    """A few files over HTTP on loopback (``/rasid/<name>``), counting how often the sources
+    file is asked for; any other path answers 404."""
 
     daemon_threads = True
 
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, files: dict[str, bytes]) -> None:
         super().__init__(("127.0.0.1", 0), _FileHandler)
-        self.body, self.hits = body, 0
+        self.files, self.hits = files, 0
         self.url = f"http://127.0.0.1:{self.server_address[1]}/rasid/sources.yaml"
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -191,12 +196,17 @@ class _FileHandler(BaseHTTPRequestHandler):
     server: FileSite
 
     def do_GET(self) -> None:
-        self.server.hits += 1
+        name = self.path.removeprefix("/rasid/")
+        body = self.server.files.get(name)
+        self.server.hits += name == "sources.yaml"
+        if body is None:
+            self.send_error(404)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/yaml")
-        self.send_header("Content-Length", str(len(self.server.body)))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(self.server.body)
+        self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -305,6 +315,22 @@ def test_a_triggered_collect_run_fills_the_lake_and_publishes_artifacts(
     def flag_events() -> list[dict[str, Any]]:
         found = prefect.post("/events/filter", {"filter": {"event": {"name": ["rasid.source.flagged"]}}})
         return [e for e in found["events"] if e["resource"]["prefect.resource.id"] == "rasid.source.moved-feed"]
+
+    # The watchlists beside the sources URL were evaluated: the run's matches are an event,
+    # with the counts the lake holds for that run.
+    rasid_run = [m["run_id"] for m in open_lake(str(lake)).manifests()
+                 if m.get("operation") == "collect"][-1]
+
+    def match_events() -> list[dict[str, Any]]:
+        found = prefect.post("/events/filter",
+                             {"filter": {"event": {"name": ["rasid.watchlist.matched"]}}})
+        return [e for e in found["events"] if e["payload"].get("run") == rasid_run]
+
+    (matched,) = wait_for("the watchlists' event", match_events, timeout=60)
+    in_lake = dict(duckdb.sql(
+        f"SELECT watchlist_id, count(*)::INT FROM read_parquet('{lake}/watchlist_matches/**/"
+        f"*.parquet', hive_partitioning=true) WHERE run_id = '{rasid_run}' GROUP BY 1").fetchall())
+    assert matched["payload"]["counts"] == in_lake and sum(in_lake.values()) >= 1
 
     (event,) = wait_for("the flag's event", flag_events, timeout=60)
     assert event["payload"]["code"] == "yields_nothing"

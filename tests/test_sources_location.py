@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rasid.config import ConfigError, load_sources
+from rasid.config import ConfigError, load_sources, read_beside
 from rasid.storage import open_lake
 
 SOURCES = (Path(__file__).resolve().parents[1] / "sources.yaml").read_bytes()
@@ -51,6 +51,23 @@ def test_sources_from_the_lake_in_s3(s3_lake: str, tmp_path: Path) -> None:
     assert load_sources(f"{s3_lake}/sources.yaml") == load_sources(tmp_path / "sources.yaml")
     with pytest.raises(ConfigError, match="no such object"):
         load_sources(f"{s3_lake}/nope.yaml")
+
+
+def test_the_file_beside_the_sources_is_found_wherever_they_are(
+        config_site: str, s3_lake: str, tmp_path: Path) -> None:
+    # watchlists.yaml goes with the sources file: beside it on disk, at the URL's folder, in
+    # the same S3 prefix; its absence is no error (the URL's answers 404).
+    (tmp_path / "watchlists.yaml").write_text("watchlists: []\n", encoding="utf-8")
+    assert read_beside(tmp_path / "sources.yaml", "watchlists.yaml") == (
+        str(tmp_path / "watchlists.yaml"), "watchlists: []\n")
+    assert read_beside(tmp_path / "sub" / "sources.yaml", "watchlists.yaml") is None
+    assert read_beside(f"{config_site}/a/sources.yaml", "watchlists.yaml") is None
+    assert read_beside(f"{config_site}/x.yaml", "sources.yaml") == (
+        f"{config_site}/sources.yaml", SOURCES.decode("utf-8"))
+    open_lake(s3_lake).store.put("watchlists.yaml", b"watchlists: []\n")
+    assert read_beside(f"{s3_lake}/sources.yaml", "watchlists.yaml") == (
+        f"{s3_lake}/watchlists.yaml", "watchlists: []\n")
+    assert read_beside(f"{s3_lake}/deeper/sources.yaml", "watchlists.yaml") is None
 
 
 @pytest.mark.usefixtures("prefect_harness")

@@ -11,7 +11,7 @@ import re
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -28,6 +28,10 @@ DEFAULT_TIMEZONE = "Asia/Damascus"
 
 class ConfigError(Exception):
     """A configuration problem a person has to fix; the message says where and what."""
+
+
+class ConfigNotFound(ConfigError):
+    """The configuration file named is not there (no such file or object, HTTP 404)."""
 
 
 def _check_http_url(value: str) -> str:
@@ -187,11 +191,34 @@ def _read_location(where: str) -> bytes:
         try:
             return open_lake(folder).read_bytes(name)
         except KeyError:
-            raise ConfigError(f"cannot read sources file {where}: no such object") from None
+            raise ConfigNotFound(f"cannot read sources file {where}: no such object") from None
     try:
         return Path(where).read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigNotFound(f"cannot read sources file {where}: {exc.strerror}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read sources file {where}: {exc.strerror}") from None
+
+
+def read_beside(location: str | Path, name: str) -> tuple[str, str] | None:
+    """(where, text) of the file ``name`` in the same folder as ``location`` (a path, an
+    http(s) URL or ``s3://bucket/key``), or None when there is none: how a run finds the
+    watchlists.yaml that goes with its sources file, wherever that is."""
+    where = str(location)
+    if where.startswith(("http://", "https://")):
+        beside = urljoin(where, name)
+    elif where.startswith("s3://"):
+        beside = f"{where.rpartition('/')[0]}/{name}"
+    else:
+        beside = str(Path(where).with_name(name))
+    try:
+        data = _read_location(beside)
+    except ConfigNotFound:
+        return None
+    try:
+        return beside, data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{beside} is not UTF-8 text") from None
 
 
 def parse_allowlist(value: str | None) -> tuple[list[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:

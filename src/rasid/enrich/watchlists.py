@@ -158,11 +158,16 @@ class _WatchlistFile(BaseModel):
 
 
 def load_watchlists(path: str | Path) -> list[Watchlist]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {"watchlists": []}
+    return parse_watchlists(Path(path).read_text(encoding="utf-8"), str(path))
+
+
+def parse_watchlists(text: str, origin: str) -> list[Watchlist]:
+    """The watchlists of a watchlists.yaml's text (``origin`` names it in errors)."""
+    data = yaml.safe_load(text) or {"watchlists": []}
     watchlists = _WatchlistFile.model_validate(data).watchlists
     ids = [w.id for w in watchlists]
     if len(set(ids)) != len(ids):
-        raise ValueError(f"{path}: watchlist ids repeat")
+        raise ValueError(f"{origin}: watchlist ids repeat")
     return watchlists
 
 

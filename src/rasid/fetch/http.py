@@ -26,7 +26,7 @@ import requests
 import urllib3
 
 from rasid import USER_AGENT
-from rasid.config import ConfigError, Settings, Source
+from rasid.config import ConfigError, ConfigNotFound, Settings, Source
 from rasid.fetch import robots as robots_txt
 from rasid.fetch.body import BoundedBody, is_html
 from rasid.fetch.connection import GuardedAdapter, response_deadline
@@ -504,6 +504,8 @@ def fetch_config(url: str, settings: Settings) -> bytes:
         with requests.get(url, timeout=(settings.connect_timeout, settings.read_timeout),
                           headers={"User-Agent": settings.user_agent or USER_AGENT},
                           stream=True) as reply:
+            if reply.status_code in (404, 410):
+                raise ConfigNotFound(f"cannot read {url}: it answered {reply.status_code}")
             reply.raise_for_status()
             content = reply.raw.read(CONFIG_MAX_BYTES + 1, decode_content=True)
     except requests.RequestException as exc:

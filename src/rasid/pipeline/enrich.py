@@ -31,6 +31,7 @@ class Enricher:
     run_id: str
     matched: Counter[str] = field(default_factory=Counter)  # per watchlist, this run
     daily: dict[str, Counter[date]] = field(default_factory=dict)  # per watchlist, stored+run
+    story_daily: dict[str, Counter[date]] = field(default_factory=dict)  # per story, likewise
 
     def enrich(self, articles: list[ArticleRow]) -> tuple[list[dict[str, Any]],
                                                                list[dict[str, Any]]]:
@@ -43,6 +44,7 @@ class Enricher:
         mentions, matches = [], []
         for row, result, story_id in zip(articles, analysed, story_ids, strict=True):
             row.story_id = story_id
+            self.story_daily.setdefault(story_id, Counter())[_day(row)] += 1
             where = {"source": row.source, "published_date": row.published_date,
                      "run_id": self.run_id}
             mentions += [{"article_id": row.article_id, "entity_id": m.entity_id,
@@ -86,6 +88,18 @@ class Enricher:
         return {wid: found for wid, counts in sorted(self.daily.items())
                 if (found := spike(counts, day)) is not None}
 
+    def story_spikes(self, day: date) -> dict[str, tuple[str, Spike]]:
+        """Stories whose articles on ``day`` are a spike, by the same rule: story id ->
+        (its representative title, the spike). A story new today spikes once it has
+        MIN_SPIKE articles of the day."""
+        found: dict[str, tuple[str, Spike]] = {}
+        for story_id, counts in sorted(self.story_daily.items()):
+            if counts.get(day, 0) and (grown := spike(counts, day)) is not None:
+                story = (self.assigner.stories.get(story_id)
+                         or self.assigner.closed.get(story_id))
+                found[story_id] = (story.title if story else "", grown)
+        return found
+
 
 def _day(row: ArticleRow) -> date:
     day: date = row.published_date or row.fetched_at.date()
@@ -93,31 +107,41 @@ def _day(row: ArticleRow) -> date:
 
 
 def load_enricher(lake: Lake, run_id: str, today: date, *,
-                  watchlists: str | Path | None = None,
+                  watchlists: str | Path | list[Watchlist] | None = None,
                   settings: StorySettings | None = None) -> Enricher:
-    """The stage for a run: open stories and the watchlists' recent daily counts."""
+    """The stage for a run: open stories, and the daily counts of the watchlists and of the
+    stories over the spike rule's baseline (the tables' partitions of those days only)."""
     settings = settings or StorySettings()
     since = today - timedelta(days=2 * settings.window_days)
     stories = [_story(r) for r in _latest(_read_days(lake, "stories", "last_seen", since, today))]
-    lists = load_watchlists(watchlists) if watchlists else []
+    lists = (watchlists if isinstance(watchlists, list)
+             else load_watchlists(watchlists) if watchlists else [])
     daily: dict[str, Counter[date]] = {}
     baseline_from = today - timedelta(days=BASELINE_DAYS)
-    for row in _read_days(lake, "watchlist_matches", "published_date", baseline_from, today):
+    for row in _read_days(lake, "watchlist_matches", "published_date", baseline_from, today,
+                          columns=["watchlist_id"]):
         daily.setdefault(row["watchlist_id"], Counter())[row["published_date"]] += 1
-    return Enricher(default_matcher(), Assigner(stories, settings), lists, run_id, daily=daily)
+    story_daily: dict[str, Counter[date]] = {}
+    for row in _read_days(lake, "articles", "published_date", baseline_from, today,
+                          columns=["story_id"]):
+        if row["story_id"]:
+            story_daily.setdefault(row["story_id"], Counter())[row["published_date"]] += 1
+    return Enricher(default_matcher(), Assigner(stories, settings), lists, run_id, daily=daily,
+                    story_daily=story_daily)
 
 
-def _read_days(lake: Lake, kind: str, column: str, first: date,
-               last: date) -> list[dict[str, Any]]:
-    """Rows of a table's committed files in the day partitions first..last (by path: the
-    files of other days are neither opened nor read)."""
+def _read_days(lake: Lake, kind: str, column: str, first: date, last: date,
+               columns: list[str] | None = None) -> list[dict[str, Any]]:
+    """Rows (``columns`` of them, default all) of a table's committed files in the day
+    partitions first..last (by path: the files of other days are neither opened nor read)."""
     days = {f"{column}={first + timedelta(days=n)}" for n in range((last - first).days + 1)}
     rows = []
     for key in lake.committed_files(kind):
         partition = next((d for d in days if f"/{d}/" in key), None)
         if partition is not None:
             value = date.fromisoformat(partition.split("=", 1)[1])
-            rows += [r | {column: value} for r in lake.read_files(kind, [key]).to_pylist()]
+            table = lake.read_files(kind, [key], columns)
+            rows += [r | {column: value} for r in table.to_pylist()]
     return rows
 
 

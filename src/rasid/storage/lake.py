@@ -284,12 +284,15 @@ class Lake:
             self._table_dataset(kind, pending, f"{STAGING}/{kind}"),
         ])
 
-    def read_files(self, kind: str, keys: list[str]) -> pa.Table:
-        """The rows of some published files of a table, with the file schema (no partitions)."""
+    def read_files(self, kind: str, keys: list[str], columns: list[str] | None = None
+                   ) -> pa.Table:
+        """The rows (``columns`` of them, default all) of some published files of a table,
+        with the file schema (no partitions)."""
         filesystem, base = self.fs_and_path()
         paths = [f"{base}/{check_key(key)}" for key in keys]
         schema = contract.arrow_schema(kind)
-        return ds.dataset(paths, schema=schema, format="parquet", filesystem=filesystem).to_table()
+        return ds.dataset(paths, schema=schema, format="parquet",
+                          filesystem=filesystem).to_table(columns=columns)
 
     def file_sizes(self, kind: str) -> dict[str, int]:
         """The size in bytes of every published file of a table."""

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
+import yaml
 
 from rasid import checks, contract, pipeline
 from rasid.models import Page
@@ -349,3 +350,35 @@ class DyingStore:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+# Golden articles of a few events told by several outlets (tests/golden/enrich/stories.yaml)
+# and a watchlist that some of them match: the enrich stage's tables, written for real.
+STORY_ARTICLES = yaml.safe_load((Path(__file__).parent / "golden" / "enrich" / "stories.yaml")
+                                .read_text(encoding="utf-8"))["articles"]
+FIRES_WATCHLIST = "watchlists:\n  - {id: fires, name: حرائق, query: 'حريق OR fire'}\n"
+
+
+def story_rows() -> dict[str, dict[str, Any]]:
+    """The golden story articles as stored rows, by their golden id."""
+    rows = {}
+    for n, golden in enumerate(STORY_ARTICLES):
+        row = article(golden["source"], golden["day"], n) | {
+            "title": golden["title"], "body": golden["body"]}
+        row["near_duplicate_cluster"] = row["article_id"]
+        rows[golden["id"]] = row
+    copy = rows["daraa-aid-copy"]
+    copy["near_duplicate_cluster"] = copy["near_duplicate_of"] = rows["daraa-aid-a"]["article_id"]
+    return rows
+
+
+def enrich_run(lake: Lake, rows: list[dict[str, Any]], today: date, watchlists: Path) -> str:
+    """A run that enriches ``rows`` (stories, mentions, watchlist matches) and commits them."""
+    summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
+    enricher = pipeline.load_enricher(lake, summary.run_id, today, watchlists=watchlists)
+    batch = checked(rows, summary.run_id)
+    batch.mentions, batch.matches = enricher.enrich(batch.articles)
+    files = pipeline.write_batch(lake, summary.run_id, 0, batch, [page_of(r) for r in rows])
+    summary.add_batch(batch, files)
+    pipeline.commit_run(lake, summary, enricher)
+    return summary.run_id

@@ -5,57 +5,36 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 
 from rasid import contract, pipeline
-from rasid.storage import Lake, open_lake
-from tests.lake_support import article, checked, page_of
-
-GOLDEN = Path(__file__).parent / "golden" / "enrich"
-ARTICLES = yaml.safe_load((GOLDEN / "stories.yaml").read_text(encoding="utf-8"))["articles"]
-WATCHLISTS = "watchlists:\n  - {id: fires, name: حرائق, query: 'حريق OR fire'}\n"
-
-
-def _rows() -> dict[str, dict[str, Any]]:
-    rows = {}
-    for n, golden in enumerate(ARTICLES):
-        row = article(golden["source"], golden["day"], n) | {
-            "title": golden["title"], "body": golden["body"]}
-        row["near_duplicate_cluster"] = row["article_id"]
-        rows[golden["id"]] = row
-    copy = rows["daraa-aid-copy"]
-    copy["near_duplicate_cluster"] = copy["near_duplicate_of"] = rows["daraa-aid-a"]["article_id"]
-    return rows
-
-
-def _run(lake: Lake, rows: list[dict[str, Any]], today: date, watchlists: Path) -> str:
-    summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
-    enricher = pipeline.load_enricher(lake, summary.run_id, today, watchlists=watchlists)
-    batch = checked(rows, summary.run_id)
-    batch.mentions, batch.matches = enricher.enrich(batch.articles)
-    files = pipeline.write_batch(lake, summary.run_id, 0, batch, [page_of(r) for r in rows])
-    summary.add_batch(batch, files)
-    pipeline.commit_run(lake, summary, enricher)
-    return summary.run_id
+from rasid.storage import open_lake
+from tests.lake_support import (
+    FIRES_WATCHLIST,
+    STORY_ARTICLES,
+    article,
+    checked,
+    enrich_run,
+    page_of,
+    story_rows,
+)
 
 
 def test_stories_carry_over_runs_and_tables_are_committed(tmp_path: Path) -> None:
     lake = open_lake(str(tmp_path / "lake"))
     watchlists = tmp_path / "watchlists.yaml"
-    watchlists.write_text(WATCHLISTS, encoding="utf-8")
-    rows = _rows()
+    watchlists.write_text(FIRES_WATCHLIST, encoding="utf-8")
+    rows = story_rows()
     ordered = sorted(rows, key=lambda k: (rows[k]["published_date"], k))
     first, second = ordered[:6], ordered[6:]
-    _run(lake, [rows[k] for k in first], date(2026, 3, 2), watchlists)
-    _run(lake, [rows[k] for k in second], date(2026, 3, 5), watchlists)
+    enrich_run(lake, [rows[k] for k in first], date(2026, 3, 2), watchlists)
+    enrich_run(lake, [rows[k] for k in second], date(2026, 3, 5), watchlists)
 
     stored = {r["article_id"]: r for r in lake.dataset("articles").to_table().to_pylist()}
     story_of = {name: stored[rows[name]["article_id"]]["story_id"] for name in rows}
-    events = {g["id"]: g["event"] for g in ARTICLES}
+    events = {g["id"]: g["event"] for g in STORY_ARTICLES}
     for a in rows:
         for b in rows:
             assert (story_of[a] == story_of[b]) == (events[a] == events[b]), (a, b)
@@ -103,10 +82,10 @@ def test_the_report_shows_stories_places_people_and_watchlists(tmp_path: Path) -
 
     lake = open_lake(str(tmp_path / "lake"))
     watchlists = tmp_path / "watchlists.yaml"
-    watchlists.write_text(WATCHLISTS, encoding="utf-8")
-    rows = _rows()
+    watchlists.write_text(FIRES_WATCHLIST, encoding="utf-8")
+    rows = story_rows()
     summary_rows = [rows[k] for k in rows]
-    run_id = _run(lake, summary_rows, date(2026, 3, 5), watchlists)
+    run_id = enrich_run(lake, summary_rows, date(2026, 3, 5), watchlists)
     stored = {r["article_id"]: r for r in lake.dataset("articles").to_table().to_pylist()}
     homs = stored[rows["homs-fire-a"]["article_id"]]["story_id"]
 
@@ -126,7 +105,7 @@ def test_the_report_shows_stories_places_people_and_watchlists(tmp_path: Path) -
 
 def test_a_story_that_grows_fast_spikes_and_the_next_run_reads_its_days(tmp_path: Path) -> None:
     lake = open_lake(str(tmp_path / "lake"))
-    rows = _rows()
+    rows = story_rows()
     homs = [rows[k] for k in ("homs-fire-a", "homs-fire-b", "homs-fire-c")]
     day = date(2026, 3, 2)
     summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))

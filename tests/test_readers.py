@@ -24,7 +24,14 @@ import pytest
 
 from rasid import contract
 from rasid.storage import Lake, open_lake
-from tests.lake_support import article, collect_rows, quarantined
+from tests.lake_support import (
+    FIRES_WATCHLIST,
+    article,
+    collect_rows,
+    enrich_run,
+    quarantined,
+    story_rows,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 READERS = Path(__file__).parent / "readers"
@@ -118,16 +125,38 @@ def test_the_readmes_duckdb_commands_work_as_written(
         assert "sham-today" in out or "halab-online" in out, (command, out)
 
 
+@pytest.fixture
+def enriched_lake(tmp_path: Path) -> Lake:
+    """A lake whose runs wrote stories, mentions and watchlist matches."""
+    lake = open_lake(str(tmp_path / "enriched" / "lake"))
+    watchlists = tmp_path / "watchlists.yaml"
+    watchlists.write_text(FIRES_WATCHLIST, encoding="utf-8")
+    rows = list(story_rows().values())
+    enrich_run(lake, rows, max(r["published_date"] for r in rows), watchlists)
+    return lake
+
+
 @pytest.mark.slow
 def test_spark_reads_the_local_lake_with_partition_discovery_and_contract_types(
-    readers_python: Path, local_lake: Lake, tmp_path: Path
+    readers_python: Path, local_lake: Lake, enriched_lake: Lake, tmp_path: Path
 ) -> None:
     if not shutil.which("java"):
         pytest.fail("pyspark needs a Java 17 runtime (Debian: openjdk-17-jre-headless)")
     _, snippet = readme_snippets()
     (tmp_path / "snippet.py").write_text(snippet, encoding="utf-8")
     out = json.loads(readers(readers_python, str(READERS / "spark_read.py"),
-                             str(Path(local_lake.uri).parent), str(tmp_path / "snippet.py")))
+                             str(Path(local_lake.uri).parent), str(tmp_path / "snippet.py"),
+                             str(Path(enriched_lake.uri).parent)))
+    # The enrich stage's tables: every column with the contract's (Spark SQL) type, the
+    # partition columns discovered from the paths, and the rows pyarrow reads.
+    for kind, key in (("stories", "story_id"), ("mentions", "entity_id"),
+                      ("watchlist_matches", "watchlist_id")):
+        expected = {p["name"]: p["physicalType"]
+                    for p in contract.load_contract(kind)["schema"][0]["properties"]}
+        assert out[kind]["types"] == expected, kind
+        table = enriched_lake.dataset(kind).to_table()
+        assert out[kind]["rows"] == table.num_rows > 0, kind
+        assert out[kind]["keys"] == sorted(set(table.column(key).to_pylist())), kind
 
     assert "sham-today" in out["snippet_output"]  # the README's snippet showed the table
     articles = out["articles"]
@@ -143,12 +172,14 @@ def test_spark_reads_the_local_lake_with_partition_discovery_and_contract_types(
     assert out["quarantine"]["ids"] == ids(local_lake, "quarantine")
 
 
-@pytest.mark.parametrize("kind", contract.CONTRACTS)
+@pytest.mark.parametrize("kind", contract.TABLES)
 def test_datacontract_cli_lints_the_contract_and_tests_the_lake(
-    readers_python: Path, local_lake: Lake, kind: str
+    readers_python: Path, request: pytest.FixtureRequest, kind: str
 ) -> None:
+    lake: Lake = request.getfixturevalue(
+        "enriched_lake" if kind in contract.ENRICHED else "local_lake")
     cli = str(readers_python.parent / "datacontract")
-    where = Path(local_lake.uri).parent  # the contracts' local server is ./lake/<table>/**
+    where = Path(lake.uri).parent  # the contracts' local server is ./lake/<table>/**
     shutil.copy(ROOT / "data_contracts" / f"{kind}.odcs.yaml", where)
     lint = readers(Path(cli), "lint", f"{kind}.odcs.yaml", cwd=where)
     assert "valid" in lint

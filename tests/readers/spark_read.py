@@ -1,8 +1,10 @@
 """Read a local lake with Spark (local mode, partition discovery), as an analyst would.
 
-Usage: python spark_read.py LAKE_PARENT README_SNIPPET.py
+Usage: python spark_read.py LAKE_PARENT README_SNIPPET.py [ENRICHED_LAKE_PARENT]
 Runs the README's Spark snippet in LAKE_PARENT first (it must work as written), then prints,
-per table, the Spark types, the article ids and a pruned count, as JSON. One JVM for all of it.
+per table, the Spark types, the article ids and a pruned count, as JSON; with a third
+argument, the types, row counts and keys of the enrich stage's tables of that lake. One JVM
+for all of it.
 """
 
 import contextlib
@@ -29,5 +31,16 @@ for table in ("articles", "quarantine"):
         "ids": sorted(row.article_id for row in frame.select("article_id").collect()),
         "sham_today": frame.where("source = 'sham-today'").count(),
     }
+# The enrich stage's tables, when the lake has them (argument 3: the lake that does).
+if len(sys.argv) > 3:
+    enriched = os.path.abspath(sys.argv[3])  # the JVM keeps the directory it started in
+    for table, key in (("stories", "story_id"), ("mentions", "entity_id"),
+                       ("watchlist_matches", "watchlist_id")):
+        frame = spark.read.parquet(f"{enriched}/lake/{table}")
+        found[table] = {
+            "types": {field.name: field.dataType.simpleString() for field in frame.schema},
+            "rows": frame.count(),
+            "keys": sorted({row[key] for row in frame.select(key).collect()}),
+        }
 spark.stop()
 print(json.dumps(found))

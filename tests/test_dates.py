@@ -584,3 +584,10 @@ def test_htmldate_stands_when_the_dated_element_by_the_title_agrees_on_a_listing
     assert found(listing(30)) == (date(2026, 11, 25), "htmldate")
     # Other stories' dates nearly as near as the one above the title: a listing, no date.
     assert found(listing(8)) == (None, None)
+
+
+def test_a_time_element_without_a_datetime_attribute_is_read_by_its_text() -> None:
+    # Marked as a date, its text is read as a whole, not as a free-text dateline (which the
+    # issue number before the date would rule out).
+    result = find(page(body="<time>العدد 512، 16 تشرين الثاني 2026</time>"))
+    assert (result.published_date, result.date_source) == (date(2026, 11, 16), "dateline")

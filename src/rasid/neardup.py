@@ -260,7 +260,7 @@ def _segment(signatures: np.ndarray, owners: np.ndarray) -> _Segment:
     keys = _band_keys(signatures).ravel()
     order = np.argsort(keys, kind="stable")
     # Key i belongs to signature i // BANDS: no repeated copy of the owners is needed.
-    return _Segment(keys[order], owners[order // BANDS].astype(np.int32))
+    return _Segment(keys[order], owners[order // BANDS].astype(np.int32, copy=False))
 
 
 def _similar(segments: list[_Segment], owned: np.ndarray,

@@ -169,13 +169,13 @@ def _dated_element(element: HtmlElement) -> tuple[str, str, bool] | None:
         value = element.get("datetime") or element.get("content")
         if value:
             return "attribute", value, declared
-    if element.tag == "abbr" and (declared or _class_marks(element).dated):
+    elif not _class_marks(element).dated:
+        return None
+    if element.tag == "abbr":
         # The microformats' way (Blogger's themes): <abbr class="published" title="ISO">.
         value = element.get("title")
         if value and any(ch.isdigit() for ch in value):
             return "attribute", value, declared
-    elif not _class_marks(element).dated:
-        return None
     text = element.text_content().strip()
     return ("element", text, declared) if 0 < len(text) <= _STRUCTURED_TEXT_MAX else None
 

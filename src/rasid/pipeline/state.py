@@ -95,8 +95,13 @@ class KnownIds:
 
 
 def _holds(keys: np.ndarray, key: bytes) -> bool:
+    return _position(keys, key) is not None
+
+
+def _position(keys: np.ndarray, key: bytes) -> int | None:
+    """Where ``key`` is in the sorted 16-byte ``keys``, or None."""
     at = int(np.searchsorted(keys, key))
-    return at < len(keys) and bool(keys[at] == _numpy_form(key))
+    return at if at < len(keys) and keys[at] == _numpy_form(key) else None
 
 
 class BodyOwners:
@@ -112,10 +117,6 @@ class BodyOwners:
         self._owners = np.empty(0, dtype="S32")
         self._added: dict[bytes, str] = {}
 
-    @property
-    def loaded(self) -> bool:
-        return self._load is None
-
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
         if self._load is not None:
             bodies = self._load()
@@ -128,10 +129,8 @@ class BodyOwners:
             return None
         key = hash_key(body_hash)
         hashes, owners = self._arrays()
-        at = int(np.searchsorted(hashes, key))
-        if at < len(hashes) and hashes[at] == _numpy_form(key):
-            return str(owners[at].decode("utf-8"))
-        return self._added.get(key)
+        at = _position(hashes, key)
+        return str(owners[at].decode("utf-8")) if at is not None else self._added.get(key)
 
     def add(self, body_hash: str, article_id: str) -> None:
         """A body a committed run stored, unless an earlier copy owns it (the checkpoint's
@@ -307,20 +306,9 @@ def _latest_published(near: pa.Table, later: list[float | None]) -> float:
     return max((t for t in times if t is not None), default=float("inf"))
 
 
-_DECODE_SLICE = 4096
-
-
 def _index_window(index: neardup.Index, near: pa.Table, clusters: pa.Table, since: float) -> None:
     near = near.filter(pc.greater_equal(near.column("published_at"), since))
-    # Decoded a slice at a time: the text form of a week's signatures is larger than they are.
-    kept: list[int] = []
-    parts = [np.empty((0, neardup.PERMUTATIONS), dtype=np.uint16)]
-    for start in range(0, len(near), _DECODE_SLICE):
-        found, matrix = neardup.decode_many(
-            near.column("minhash").slice(start, _DECODE_SLICE).to_pylist())
-        kept += [start + position for position in found]
-        parts.append(matrix)
-    signatures = np.concatenate(parts)
+    kept, signatures = neardup.decode_many(near.column("minhash").to_pylist())
     ids, members = near.column("article_id").to_pylist(), near.column("cluster").to_pylist()
     times = near.column("published_at").to_pylist()
     index.add_many([ids[i] for i in kept], signatures, [members[i] for i in kept],

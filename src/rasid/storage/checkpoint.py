@@ -148,9 +148,7 @@ def decode_arrays(name: str, data: bytes) -> dict[str, np.ndarray]:
     if not file.schema_arrow.equals(SCHEMAS[name]):
         raise ValueError(f"checkpoint table {name} has schema {file.schema_arrow}, "
                          f"not {SCHEMAS[name]}")
-    rows = file.metadata.num_rows
-    out = {"id": np.empty(rows, "S16")} if name == "known" else {
-        "hash": np.empty(rows, "S16"), "owner": np.empty(rows, "S32")}
+    out = key_arrays(name, file.metadata.num_rows)
     at = 0
     for group in range(file.num_row_groups):
         table = file.read_row_group(group)
@@ -163,6 +161,13 @@ def decode_arrays(name: str, data: bytes) -> dict[str, np.ndarray]:
             target[at:at + count] = chunk
         at += count
     return out
+
+
+def key_arrays(name: str, rows: int = 0) -> dict[str, np.ndarray]:
+    """Arrays of ``rows`` entries for a key table's columns (keys; owners as url ids)."""
+    if name == "known":
+        return {"id": np.empty(rows, "S16")}
+    return {"hash": np.empty(rows, "S16"), "owner": np.empty(rows, "S32")}
 
 
 def key_table(name: str, arrays: dict[str, np.ndarray]) -> pa.Table:

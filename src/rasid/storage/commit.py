@@ -109,7 +109,7 @@ class CommitLog:
         """The key table ``name`` of checkpoint ``found`` as numpy arrays (see
         :func:`rasid.storage.checkpoint.decode_arrays`), read now and not kept."""
         if found is None or name not in found.tables:
-            return cp.decode_arrays(name, cp.encode_table(cp.empty(name)))
+            return cp.key_arrays(name)
         return cp.decode_arrays(name, self.store.get(found.tables[name]))
 
     def checkpoint_table(self, found: cp.Checkpoint | None, name: str) -> pa.Table:

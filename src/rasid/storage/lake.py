@@ -421,6 +421,7 @@ class Lake:
         # are gone). No reader can see the earlier attempt, so it is replaced by this one.
         self.store.put(staged, data)
 
+
 def _uncounted(manifest: Manifest, dropped: set[str]) -> dict[str, Any]:
     """The run's counts (``sources`` and ``totals``, when it has them) without the rows it
     dropped, so its report and the health flags count each article once."""

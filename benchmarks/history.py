@@ -242,7 +242,7 @@ def _synthesise(uri: str, runs: int, per_run: int, env: dict[str, str]) -> None:
         lake.store.put(LAST_CHECKPOINT, data)
         stub = b'{"run_id": "r", "committed_at": "2026-01-01T00:00:00+00:00"}'
         with ThreadPoolExecutor(16) as pool:
-            list(pool.map(lambda r: lake.store.put(manifest_key(r, f"run{r}"), stub),
+            list(pool.map(lambda r: lake.store.put(manifest_key(r), stub),
                           range(1, runs + 1)))
     lake.log._checkpoint = None
     for k in range(AFTER_CHECKPOINT):  # committed after the checkpoint, in full

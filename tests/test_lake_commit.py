@@ -9,8 +9,10 @@ tests of real processes are in test_lake_kill.py.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -140,7 +142,7 @@ def test_committed_raw_archives_and_manifests_survive_a_rerun(tmp_path: Path) ->
         row["url"] for row in ROWS
     }
     # Manifests are numbered in commit order.
-    assert json.loads(lake.read_bytes(f"_manifests/000000000001-{first['run_id']}.json"))["files"]
+    assert json.loads(lake.read_bytes("_manifests/000000000001.json"))["files"]
 
 
 def test_a_commit_listing_unstaged_files_is_refused(tmp_path: Path) -> None:
@@ -209,3 +211,67 @@ def test_an_article_another_run_committed_meanwhile_is_stored_and_counted_once(
     assert later["totals"]["stored"] == 2
     assert sum(s["stored"] for s in later["sources"].values()) == 2
     assert comparable(visible_rows(first, "articles")) == comparable(ROWS[:6])
+
+
+class RacingStore:
+    """A store on which another writer commits right before this writer's first manifest put:
+    both writers chose the same commit number, and this one puts it second."""
+
+    def __init__(self, inner: Any, other_commits: Callable[[], object]) -> None:
+        self.inner, self.other_commits = inner, other_commits
+
+    def put(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        if key.startswith("_manifests/") and self.other_commits is not None:
+            commit, self.other_commits = self.other_commits, None
+            commit()
+        return bool(self.inner.put(key, data, if_absent=if_absent))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_two_writers_choosing_the_same_commit_number_store_each_article_once(
+        lake: Lake) -> None:
+    from datetime import UTC, datetime
+
+    from rasid import pipeline
+    from tests.lake_support import checked, page_of
+
+    first_lake = Lake(lake.store)
+    runs = []
+    for writer, rows in ((first_lake, ROWS[:4]), (lake, ROWS[2:6])):
+        pipeline.load_state(writer)  # both read the state before either commits
+        summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
+        batch = checked(rows, summary.run_id)
+        summary.add_batch(batch, pipeline.write_batch(writer, summary.run_id, 0, batch,
+                                                      [page_of(r) for r in rows]))
+        runs.append(summary)
+    # The second writer has counted the commits (none) and chosen number 1 when the first
+    # takes it.
+    racing = Lake(RacingStore(lake.store, lambda: pipeline.commit_run(first_lake, runs[0])))
+    racing.read_at = lake.read_at
+    pipeline.commit_run(racing, runs[1])
+
+    manifests = Lake(lake.store).manifests()
+    assert [m["seq"] for m in manifests] == [1, 2]
+    assert [m["run_id"] for m in manifests] == [runs[0].run_id, runs[1].run_id]
+    assert manifests[1]["duplicates_dropped"] == sorted(r["article_id"] for r in ROWS[2:4])
+    assert comparable(visible_rows(lake, "articles")) == comparable(ROWS[:6])
+    assert_lake_consistent(lake)
+
+
+def test_manifests_named_by_an_earlier_version_keep_their_place_in_the_log(
+        tmp_path: Path) -> None:
+    # The version before this one named commit n `<n>-<run_id>.json`.
+    lake = open_lake(str(tmp_path))
+    first = collect_rows(lake, ROWS[:3])
+    lake.store.put(f"_manifests/000000000001-{first}.json",
+                   lake.read_bytes("_manifests/000000000001.json"))
+    lake.store.delete("_manifests/000000000001.json")
+
+    again = open_lake(str(tmp_path))
+    second = collect_rows(again, ROWS)  # stores the three it had not
+    assert [m["run_id"] for m in again.manifests()] == [first, second]
+    assert [m["seq"] for m in again.manifests()] == [1, 2]
+    assert again.log.after(1)[0].run_id == second and not again.log.after(2)
+    assert comparable(visible_rows(again, "articles")) == comparable(ROWS)

@@ -280,7 +280,7 @@ def test_manifests_keep_arabic_readable_and_come_in_commit_order(tmp_path: Path)
     lake.commit("run-b", {"note": "ignored: the first commit wins"})
 
     assert [m["run_id"] for m in lake.manifests()] == ["run-b", "run-a"]
-    assert "تجربة" in lake.read_bytes("_manifests/000000000001-run-b.json").decode("utf-8")
+    assert "تجربة" in lake.read_bytes("_manifests/000000000001.json").decode("utf-8")
 
 
 def test_reports_go_through_write_bytes_but_data_prefixes_do_not(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The commit log: numbered manifests, optimistic commits and the checkpoints folded from them.
 
-Commit ``n`` is the manifest ``_manifests/<n>-<run_id>.json``, written with a conditional put:
-of two writers trying the same number, one wins and the other reads what was committed, checks
+Commit ``n`` is the manifest ``_manifests/<n>.json``, written with a conditional put: of two
+writers trying the same number, one wins and the other reads what was committed, checks
 its own commit against it and tries ``n + 1``. So every commit has seen every commit before it,
 and a run that staged an article another run committed meanwhile drops its copy (see
 :meth:`CommitLog.commit`). The log is never rewritten; a checkpoint folds its first commits so
@@ -177,12 +177,12 @@ class CommitLog:
                 if earlier.run_id == manifest.run_id:
                     log.info("run %s was already committed; its first manifest stands",
                              manifest.run_id)
-                    return manifest_key(earlier.seq or 0, earlier.run_id), earlier
+                    return self._key_of(earlier), earlier
             head = max([since, *(m.seq or 0 for m in seen)])
             checked = check(manifest, [m for m in seen if (m.seq or 0) > conflicts_after])
             committed = checked.model_copy(update={
                 "seq": head + 1, "committed_at": datetime.now(UTC).isoformat()})
-            key = manifest_key(head + 1, manifest.run_id)
+            key = manifest_key(head + 1)
             if self.store.put(key, encode_manifest(committed), if_absent=True):
                 self._cache[key] = committed
                 return key, committed
@@ -300,6 +300,10 @@ class CommitLog:
                 if manifest_seq(k) is None and k.endswith(".json")]
         found = _map(self._read, keys)
         return sorted(found, key=lambda m: (m.committed_at, m.run_id))
+
+    def _key_of(self, manifest: Manifest) -> str:
+        """The key ``manifest`` was read from (its name depends on the version that wrote it)."""
+        return next(key for key, found in self._cache.items() if found is manifest)
 
     def _read(self, key: str) -> Manifest:
         if key not in self._cache:

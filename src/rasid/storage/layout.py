@@ -4,8 +4,10 @@
 - ``quarantine/source=<slug>/run_date=<YYYY-MM-DD>/<run_id>-<n>.parquet``
 - ``raw/source=<slug>/fetch_date=<YYYY-MM-DD>/<run_id>.warc.gz`` (the fetched pages)
 - ``_staging/<any of the above>`` (files of runs that are not yet published)
-- ``_manifests/<seq>-<run_id>.json`` (the commit record, numbered in commit order; a lake
-  written before commits were numbered also has ``_manifests/<run_id>.json``)
+- ``_manifests/<seq>.json`` (the commit record, numbered in commit order; the number alone
+  names it, so two writers cannot both take one. Lakes of earlier versions also have
+  ``_manifests/<seq>-<run_id>.json`` and, from before commits were numbered,
+  ``_manifests/<run_id>.json``)
 - ``_checkpoints/<seq>.json`` and ``_checkpoints/<seq>-<token>/*.parquet``, ``_last_checkpoint``
   (the state folded from the manifests up to ``seq``; engines skip ``_`` paths)
 - ``reports/...``
@@ -33,7 +35,7 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SLUG = re.compile(SLUG_PATTERN)
 SEQ_DIGITS = 12
-_SEQ_NAME = re.compile(rf"^{MANIFESTS}/(\d{{{SEQ_DIGITS}}})-[^/]+\.json$")
+_SEQ_NAME = re.compile(rf"^{MANIFESTS}/(\d{{{SEQ_DIGITS}}})(?:-[^/]+)?\.json$")
 # Every numbered manifest sorts before this key (commit numbers below 10**11).
 NUMBERED_END = f"{MANIFESTS}/1"
 
@@ -97,15 +99,18 @@ def file_keys(files: Mapping[str, Iterable[str]] | None) -> list[str]:
     return [key for keys in (files or {}).values() for key in keys]
 
 
-def manifest_key(seq: int, run_id: str) -> str:
-    """A commit's manifest: names sort in commit order, so the commits after one are listed
-    with S3's StartAfter alone."""
-    return f"{MANIFESTS}/{seq:0{SEQ_DIGITS}d}-{run_id}.json"
+def manifest_key(seq: int) -> str:
+    """A commit's manifest. Names sort in commit order, so the commits after one are listed
+    with S3's StartAfter alone; and the number is the whole name, so a conditional put of it
+    is a claim of the number: of two writers that chose it, one wins. (Earlier versions added
+    the run id, and two writers could both commit number n under two names.)"""
+    return f"{MANIFESTS}/{seq:0{SEQ_DIGITS}d}.json"
 
 
 def manifests_after(seq: int) -> str:
-    """A key that sorts after the manifest of commit ``seq`` and before that of ``seq + 1``."""
-    return f"{MANIFESTS}/{seq:0{SEQ_DIGITS}d}."
+    """A key that sorts after the manifest of commit ``seq`` (``<seq>.json``, or
+    ``<seq>-<run_id>.json`` from an earlier version) and before that of ``seq + 1``."""
+    return f"{MANIFESTS}/{seq:0{SEQ_DIGITS}d}/"
 
 
 def manifest_seq(key: str) -> int | None:

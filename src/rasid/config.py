@@ -181,7 +181,7 @@ def _read_location(where: str) -> bytes:
     # Imported here: only the fetch layer speaks HTTP and only storage S3, and both import
     # this module.
     if where.startswith(("http://", "https://")):
-        from rasid.fetch.http import fetch_config
+        from rasid.fetch.config_files import fetch_config
 
         return fetch_config(where, load_settings())
     if where.startswith("s3://"):

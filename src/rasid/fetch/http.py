@@ -1,4 +1,6 @@
-"""The HTTP client: with fetch.connection below it, the only code that speaks HTTP.
+"""The HTTP client: with fetch.exchange and fetch.connection below it, the only code that
+speaks HTTP. This module decides where to go (redirects, each hop checked), whether to ask
+again (retries) and when (politeness); an exchange sends each request.
 
 It is polite per host (a cap on requests in flight, a minimum gap between request starts,
 robots.txt and its Crawl-delay, Retry-After), defensive (the SSRF guard on every hop,
@@ -15,44 +17,43 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import NamedTuple
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urldefrag
 
 import requests
-import urllib3
 
 from rasid import USER_AGENT
-from rasid.config import ConfigError, ConfigNotFound, Settings, Source
+from rasid.config import Settings, Source
 from rasid.fetch import robots as robots_txt
-from rasid.fetch.body import BoundedBody, is_html
-from rasid.fetch.connection import GuardedAdapter, response_deadline
+from rasid.fetch.body import is_html
+from rasid.fetch.connection import GuardedAdapter
 from rasid.fetch.decoding import decode_html
 from rasid.fetch.errors import FetchError, Problem
+from rasid.fetch.exchange import (
+    NOT_MODIFIED,
+    Ask,
+    Exchange,
+    Reply,
+    redirect_target,
+    retryable_status,
+)
 from rasid.fetch.hosts import HostGate, Hosts
 from rasid.models import RUN_OUT_OF_TIME, Candidate, FetchFailure, Page, Validator
-from rasid.netguard import AddressGuard, BlockedAddress
+from rasid.netguard import AddressGuard
 
 log = logging.getLogger(__name__)
 
-MAX_REDIRECTS = 10
-CHUNK_BYTES = 64 * 1024
 BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time
 BACKOFF_CAP = 30.0
 POOL_SIZE = 16  # connections kept per host; Source.max_concurrency is at most 16
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-NOT_MODIFIED = 304
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 DOCUMENT_ACCEPT = (
     "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,"
     "text/html;q=0.8,*/*;q=0.5"
 )
-# Only what we can decompress with a bounded output; a server sending br or zstd anyway
-# gets "bad_content_encoding".
-ACCEPT_ENCODING = "gzip, deflate"
 
 
 @dataclass(frozen=True)
@@ -111,52 +112,8 @@ class _Politeness(NamedTuple):
     max_concurrency: int
 
 
-class _Ask(NamedTuple):
-    """How to ask for one URL: what we accept, how much we read, how far we follow."""
-
-    accept: str
-    limit: int  # bytes of body, after decompression
-    truncate: bool = False  # past the limit, keep what was read instead of failing
-    max_redirects: int = MAX_REDIRECTS
-    robots: bool = True  # consult robots.txt at every hop
-    validator: Validator | None = None  # ask conditionally: a 304 is an answer, not a failure
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date), None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _redirect_target(url: str, status: int, headers: dict[str, str]) -> str | None:
-    location = headers.get("location")
-    if status not in REDIRECT_STATUSES or not location:
-        return None
-    # http.client decodes headers as latin-1; servers send UTF-8 (as requests assumes)
-    with suppress(UnicodeError):
-        location = location.encode("latin-1").decode("utf-8")
-    return urljoin(url, location.strip())
-
-
 def _politeness(source: Source) -> _Politeness:
     return _Politeness(source.min_delay_seconds, source.max_concurrency)
-
-
-@dataclass
-class _Reply:
-    status: int
-    headers: dict[str, str]
-    content: bytes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,7 +142,7 @@ class Fetcher:
             session.trust_env = False
         for prefix in ("http://", "https://"):
             session.mount(prefix, GuardedAdapter(self._guard, pool_maxsize=POOL_SIZE))
-        self._session = session
+        self._exchange = Exchange(session, self._guard, settings, self.user_agent)
         self._hosts = Hosts()
         self._robots = robots_txt.RobotsCache()
 
@@ -194,7 +151,7 @@ class Fetcher:
     def get(self, url: str, *, min_delay: float, max_concurrency: int, accept: str) -> Response:
         """GET with redirects, guard, retries and politeness; no robots.txt. Raises FetchError."""
         politeness = _Politeness(min_delay, max_concurrency)
-        ask = _Ask(accept, self._settings.max_response_bytes, robots=False)
+        ask = Ask(accept, self._settings.max_response_bytes, robots=False)
         try:
             return self._fetch(url, politeness, ask)
         except Problem as problem:
@@ -211,7 +168,7 @@ class Fetcher:
         """A document asked for with If-None-Match / If-Modified-Since from ``validator``
         (unconditionally without one): its body, or None when the server answered 304 Not
         Modified; and the validator to send next time. Raises FetchError."""
-        ask = _Ask(DOCUMENT_ACCEPT, self._settings.max_response_bytes, validator=validator)
+        ask = Ask(DOCUMENT_ACCEPT, self._settings.max_response_bytes, validator=validator)
         with self._reporting(url, source.id):
             response = self._fetch(url, _politeness(source), ask)
         answered = Validator(response.headers.get("etag"), response.headers.get("last-modified"))
@@ -229,7 +186,7 @@ class Fetcher:
         """One article page, decoded to text. Raises FetchError (e.g. "not_html")."""
         limit = self._settings.max_response_bytes
         with self._reporting(candidate.url, source.id):
-            response = self._fetch(candidate.url, _politeness(source), _Ask(HTML_ACCEPT, limit))
+            response = self._fetch(candidate.url, _politeness(source), Ask(HTML_ACCEPT, limit))
             content_type = response.headers.get("content-type")
             if not is_html(content_type, response.content):
                 raise Problem("not_html", f"not an HTML page ({content_type})", transient=False)
@@ -276,7 +233,7 @@ class Fetcher:
                     failure.detail)
             raise FetchError(failure) from None
 
-    def _fetch(self, url: str, politeness: _Politeness, ask: _Ask) -> Response:
+    def _fetch(self, url: str, politeness: _Politeness, ask: Ask) -> Response:
         """Follow redirects by hand so that every hop passes the guard (and robots.txt)."""
         started = time.monotonic()
         seen = {urldefrag(url).url}
@@ -287,7 +244,7 @@ class Fetcher:
                     self._check_robots(current, politeness)
                 reply, used = self._with_retries(current, politeness, ask)
                 attempts += used
-                target = _redirect_target(current, reply.status, reply.headers)
+                target = redirect_target(current, reply)
                 if target is None:
                     return self._final(url, current, reply, time.monotonic() - started, ask)
                 if urldefrag(target).url in seen:
@@ -302,20 +259,20 @@ class Fetcher:
             raise
 
     @staticmethod
-    def _final(url: str, final_url: str, reply: _Reply, elapsed: float, ask: _Ask) -> Response:
+    def _final(url: str, final_url: str, reply: Reply, elapsed: float, ask: Ask) -> Response:
         unchanged = reply.status == NOT_MODIFIED and ask.validator
         if not (200 <= reply.status < 300 or unchanged):
             raise Problem(f"http_{reply.status}", f"{final_url} answered HTTP {reply.status}",
                           transient=False, status=reply.status)
         return Response(url, final_url, reply.status, reply.headers, reply.content, elapsed)
 
-    def _with_retries(self, url: str, politeness: _Politeness, ask: _Ask) -> tuple[_Reply, int]:
+    def _with_retries(self, url: str, politeness: _Politeness, ask: Ask) -> tuple[Reply, int]:
         attempt = 0
         while True:
             attempt += 1
             try:
                 reply = self._attempt(url, politeness, ask)
-                problem = _retryable_status(url, reply)
+                problem = retryable_status(url, reply)
             except Problem as exc:
                 if not exc.retryable:
                     exc.attempts = attempt
@@ -348,7 +305,7 @@ class Fetcher:
             raise problem
         return wait
 
-    def _attempt(self, url: str, politeness: _Politeness, ask: _Ask) -> _Reply:
+    def _attempt(self, url: str, politeness: _Politeness, ask: Ask) -> Reply:
         """One request inside the host's politeness slot, body read for 2xx only."""
         gate = self._gate(url, politeness.max_concurrency)
         with gate.turn(politeness.min_delay, self._settings.max_retry_after), \
@@ -356,71 +313,7 @@ class Fetcher:
             if _time_left() <= 0:
                 raise Problem(RUN_OUT_OF_TIME, "the run's time was up before this request"
                               " could start", transient=True)
-            deadline = time.monotonic() + self._settings.response_deadline
-            resp = self._send(url, ask, deadline)
-            try:
-                headers = {k.lower(): v for k, v in resp.headers.items()}
-                content = b""
-                if 200 <= resp.status_code < 300:
-                    content = self._read_body(resp, headers, ask, deadline)
-            finally:
-                resp.close()
-        return _Reply(resp.status_code, headers, content)
-
-    def _send(self, url: str, ask: _Ask, deadline: float) -> requests.Response:
-        settings = self._settings
-        headers = {"User-Agent": self.user_agent, "Accept": ask.accept,
-                   "Accept-Encoding": ACCEPT_ENCODING, **_conditional_headers(ask.validator)}
-        token = response_deadline.set(deadline)
-        try:
-            self._guard.check_url(url)
-            return self._session.get(
-                url, headers=headers, stream=True, allow_redirects=False,
-                timeout=(settings.connect_timeout, settings.read_timeout),
-            )
-        except BlockedAddress as exc:
-            raise Problem("blocked_address", str(exc), transient=False) from None
-        except (requests.RequestException, OSError, UnicodeError) as exc:
-            if time.monotonic() >= deadline:
-                raise Problem("deadline_exceeded", f"no complete headers after "
-                              f"{settings.response_deadline} s", transient=True) from None
-            reason = "timeout" if isinstance(exc, requests.Timeout) else "connection_error"
-            raise Problem(reason, f"{url}: {exc}", transient=True, retryable=True) from None
-        except ValueError as exc:
-            # requests parses a redirect's Location even when not following it: "http://[::1"
-            # is no address to go to, now or on a later run.
-            raise Problem("bad_redirect", f"{url} redirects to an address that is not a URL"
-                          f" ({exc})", transient=False) from None
-        finally:
-            response_deadline.reset(token)
-
-    def _read_body(
-        self, resp: requests.Response, headers: dict[str, str], ask: _Ask, deadline: float
-    ) -> bytes:
-        limit = ask.limit
-        body = BoundedBody(headers.get("content-encoding", ""), limit, truncate=ask.truncate)
-        declared = headers.get("content-length", "")
-        if body.identity and not ask.truncate and declared.isdigit() and int(declared) > limit:
-            raise Problem("too_large", f"Content-Length {declared} exceeds {limit} bytes",
-                          transient=False)
-        try:
-            # read1 returns whatever one socket read gives, so a server dripping bytes
-            # cannot keep us past the deadline by never filling a buffer.
-            while not body.full and (chunk := resp.raw.read1(CHUNK_BYTES, decode_content=False)):
-                body.feed(chunk)
-                if time.monotonic() > deadline:
-                    raise Problem(
-                        "deadline_exceeded",
-                        f"body not complete after {self._settings.response_deadline} s",
-                        transient=True,
-                    )
-        except (urllib3.exceptions.TimeoutError, TimeoutError) as exc:
-            raise Problem("timeout", f"reading body: {exc}", transient=True,
-                          retryable=True) from None
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise Problem("connection_error", f"reading body: {exc}", transient=True,
-                          retryable=True) from None
-        return body.finish()
+            return self._exchange.send(url, ask)
 
     # -- politeness and robots.txt ------------------------------------------------------------
 
@@ -442,7 +335,7 @@ class Fetcher:
     def _load_robots(self, origin: str, politeness: _Politeness) -> robots_txt.Rules:
         robots_url = f"{origin}/robots.txt"
         limit = min(robots_txt.ROBOTS_MAX_BYTES, self._settings.max_response_bytes)
-        ask = _Ask("text/plain", limit, truncate=True,
+        ask = Ask("text/plain", limit, truncate=True,
                    max_redirects=robots_txt.ROBOTS_MAX_REDIRECTS, robots=False)
         try:
             response = self._fetch(robots_url, politeness, ask)
@@ -473,43 +366,3 @@ class Fetcher:
             log.exception("unexpected error fetching %s", candidate.url)
             return FetchFailure(candidate.url, source.id, "internal_error",
                                 f"{type(exc).__name__}: {exc}", transient=True)
-
-
-def _conditional_headers(validator: Validator | None) -> dict[str, str]:
-    headers = {}
-    if validator and validator.etag:
-        headers["If-None-Match"] = validator.etag
-    if validator and validator.last_modified:
-        headers["If-Modified-Since"] = validator.last_modified
-    return headers
-
-
-def _retryable_status(url: str, reply: _Reply) -> Problem | None:
-    if reply.status != 429 and reply.status < 500:
-        return None
-    retry_after = _retry_after(reply.headers.get("retry-after"))
-    return Problem(
-        f"http_{reply.status}", f"{url} answered HTTP {reply.status}", transient=True,
-        retryable=True, status=reply.status, retry_after=retry_after,
-    )
-
-
-CONFIG_MAX_BYTES = 1024 * 1024  # a sources file is a few kilobytes
-
-
-def fetch_config(url: str, settings: Settings) -> bytes:
-    """A configuration file an operator named by URL (``--sources https://...``): one GET,
-    no robots.txt or politeness (it is the operator's own server), bounded in time and size."""
-    try:
-        with requests.get(url, timeout=(settings.connect_timeout, settings.read_timeout),
-                          headers={"User-Agent": settings.user_agent or USER_AGENT},
-                          stream=True) as reply:
-            if reply.status_code in (404, 410):
-                raise ConfigNotFound(f"cannot read {url}: it answered {reply.status_code}")
-            reply.raise_for_status()
-            content = reply.raw.read(CONFIG_MAX_BYTES + 1, decode_content=True)
-    except requests.RequestException as exc:
-        raise ConfigError(f"cannot read {url}: {exc}") from None
-    if len(content) > CONFIG_MAX_BYTES:
-        raise ConfigError(f"{url}: over {CONFIG_MAX_BYTES // 1024} KiB, not a sources file")
-    return bytes(content)

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from rasid import pipeline
 from rasid.storage import Lake, LocalStore, S3Store, StorageError, open_lake
 from tests.lake_support import (
     DyingStore,
     Killed,
     article,
     assert_lake_consistent,
+    checked,
     collect_rows,
     comparable,
+    page_of,
     visible_files,
     visible_rows,
 )
@@ -185,23 +188,21 @@ def test_local_copy_publishes_without_copying_bytes(tmp_path: Path) -> None:
         store.copy("_staging/missing", "a/y")
 
 
+def staged_run(writer: Lake, rows: list[dict[str, Any]]) -> pipeline.RunSummary:
+    """A run that read ``writer``'s state and staged ``rows``, not yet committed."""
+    pipeline.load_state(writer)
+    summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
+    batch = checked(rows, summary.run_id)
+    summary.add_batch(batch, pipeline.write_batch(writer, summary.run_id, 0, batch,
+                                                  [page_of(r) for r in rows]))
+    return summary
+
+
 def test_an_article_another_run_committed_meanwhile_is_stored_and_counted_once(
         tmp_path: Path) -> None:
-    from datetime import UTC, datetime
-
-    from rasid import pipeline
-    from tests.lake_support import checked, page_of
-
     first, second = open_lake(str(tmp_path)), open_lake(str(tmp_path))
-    summaries = []
-    for lake in (first, second):  # both read the state before either commits
-        pipeline.load_state(lake)
-        summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
-        batch = checked(ROWS[:4] if lake is first else ROWS[2:6], summary.run_id)
-        files = pipeline.write_batch(lake, summary.run_id, 0, batch,
-                                     [page_of(r) for r in (ROWS[:4] if lake is first else ROWS[2:6])])
-        summary.add_batch(batch, files)
-        summaries.append(summary)
+    # Both read the state before either commits.
+    summaries = [staged_run(first, ROWS[:4]), staged_run(second, ROWS[2:6])]
     for lake, summary in zip((first, second), summaries, strict=True):
         pipeline.commit_run(lake, summary)
 
@@ -232,20 +233,9 @@ class RacingStore:
 
 def test_two_writers_choosing_the_same_commit_number_store_each_article_once(
         lake: Lake) -> None:
-    from datetime import UTC, datetime
-
-    from rasid import pipeline
-    from tests.lake_support import checked, page_of
-
     first_lake = Lake(lake.store)
-    runs = []
-    for writer, rows in ((first_lake, ROWS[:4]), (lake, ROWS[2:6])):
-        pipeline.load_state(writer)  # both read the state before either commits
-        summary = pipeline.RunSummary(run_id=pipeline.new_run_id(), started_at=datetime.now(UTC))
-        batch = checked(rows, summary.run_id)
-        summary.add_batch(batch, pipeline.write_batch(writer, summary.run_id, 0, batch,
-                                                      [page_of(r) for r in rows]))
-        runs.append(summary)
+    # Both read the state before either commits.
+    runs = [staged_run(first_lake, ROWS[:4]), staged_run(lake, ROWS[2:6])]
     # The second writer has counted the commits (none) and chosen number 1 when the first
     # takes it.
     racing = Lake(RacingStore(lake.store, lambda: pipeline.commit_run(first_lake, runs[0])))
@@ -275,3 +265,22 @@ def test_manifests_named_by_an_earlier_version_keep_their_place_in_the_log(
     assert [m["seq"] for m in again.manifests()] == [1, 2]
     assert again.log.after(1)[0].run_id == second and not again.log.after(2)
     assert comparable(visible_rows(again, "articles")) == comparable(ROWS)
+
+
+def test_a_commit_that_loses_the_race_twice_still_lists_only_files_it_has(lake: Lake) -> None:
+    writers = [Lake(lake.store) for _ in range(3)]
+    # All three read the empty lake.
+    runs = [staged_run(writer, rows) for writer, rows in
+            zip(writers, [ROWS[:3], ROWS[:3] + ROWS[6:9], ROWS[9:12]], strict=True)]
+    pipeline.commit_run(writers[0], runs[0])
+    # The second drops the first's rows (its whole file of them), then loses number 2 to the
+    # third and checks again.
+    racing = Lake(RacingStore(lake.store, lambda: pipeline.commit_run(writers[2], runs[2])))
+    racing.read_at = writers[1].read_at
+    pipeline.commit_run(racing, runs[1])
+
+    manifests = Lake(lake.store).manifests()
+    assert [m["run_id"] for m in manifests] == [runs[0].run_id, runs[2].run_id, runs[1].run_id]
+    assert manifests[2]["duplicates_dropped"] == sorted(r["article_id"] for r in ROWS[:3])
+    assert comparable(visible_rows(lake, "articles")) == comparable(ROWS[:3] + ROWS[6:12])
+    assert_lake_consistent(lake)

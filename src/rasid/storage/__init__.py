@@ -3,6 +3,9 @@
 - :mod:`~rasid.storage.stores`: the stores (a directory, an S3 bucket) and S3's errors
 - :mod:`~rasid.storage.layout`: where each file lives (pure path functions)
 - :mod:`~rasid.storage.parquet`, :mod:`~rasid.storage.warc`: the codecs (bytes <-> records)
+- :mod:`~rasid.storage.staging`: a run's files staged, checked against other runs, published
+- :mod:`~rasid.storage.commit`, :mod:`~rasid.storage.checkpoint`: the numbered commit log and
+  the checkpoints folded from it
 - :mod:`~rasid.storage.lake`: the commit protocol and the readers of committed data
 """
 

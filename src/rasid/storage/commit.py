@@ -15,10 +15,9 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -38,7 +37,7 @@ from rasid.storage.layout import (
     staged_key,
 )
 from rasid.storage.manifest import Manifest, encode_manifest, parse_manifest
-from rasid.storage.stores import PARALLEL_REQUESTS, StorageError, Store
+from rasid.storage.stores import StorageError, Store, each, in_parallel
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +48,6 @@ CHECKPOINT_EVERY = 12
 NEAR_WINDOW = timedelta(days=7)
 # Two writers racing for commit numbers retry this often before giving up.
 _COMMIT_ATTEMPTS = 100
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -228,7 +225,7 @@ class CommitLog:
         tables = {name: f"{folder}/{name}.parquet" for name in fold.tables}
         for name in ("known", "bodies"):  # one at a time: each is encoded whole in memory
             self._put_new(tables[name], cp.encode_table(fold.tables.pop(name)))
-        _each(lambda name: self._put_new(tables[name], cp.encode_table(fold.tables[name])),
+        each(lambda name: self._put_new(tables[name], cp.encode_table(fold.tables[name])),
               [name for name in tables if name in fold.tables])
         descriptor = cp.Checkpoint(
             seq=seq, written_at=now.isoformat(),
@@ -238,7 +235,7 @@ class CommitLog:
         data = descriptor.model_dump_json(indent=1).encode()
         if not self.store.put(f"{CHECKPOINTS}/{seq:012d}.json", data, if_absent=True):
             # Another writer folded the same commits first: theirs stands, ours is dropped.
-            _each(self.store.delete, [*tables.values(),
+            each(self.store.delete, [*tables.values(),
                                       *(s.key for s in descriptor.runs if s.key.startswith(folder))])
             data = self.store.get(f"{CHECKPOINTS}/{seq:012d}.json")
             descriptor = _descriptor(data, self.store.uri(f"{CHECKPOINTS}/{seq:012d}.json"))
@@ -293,12 +290,12 @@ class CommitLog:
 
     def _numbered(self, keys: list[str]) -> list[Manifest]:
         numbered = sorted((seq, key) for key in keys if (seq := manifest_seq(key)) is not None)
-        return _map(self._read, [key for _, key in numbered])
+        return in_parallel(self._read, [key for _, key in numbered])
 
     def _legacy(self) -> list[Manifest]:
         keys = [k for k in self.store.list(f"{MANIFESTS}/")
                 if manifest_seq(k) is None and k.endswith(".json")]
-        found = _map(self._read, keys)
+        found = in_parallel(self._read, keys)
         return sorted(found, key=lambda m: (m.committed_at, m.run_id))
 
     def _key_of(self, manifest: Manifest) -> str:
@@ -320,13 +317,3 @@ def _descriptor(data: bytes, where: str) -> cp.Checkpoint:
     except ValueError as exc:
         raise StorageError(f"checkpoint {where} is not valid: {exc}") from None
 
-
-def _map(action: Callable[[str], T], keys: list[str]) -> list[T]:
-    if len(keys) <= 1:
-        return [action(key) for key in keys]
-    with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
-        return list(pool.map(action, keys))
-
-
-def _each(action: Callable[[str], object], keys: list[str]) -> None:
-    _map(action, keys)

@@ -22,18 +22,15 @@ Everything goes through the ``Store`` seam of :mod:`rasid.storage.stores`.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 from warcio.exceptions import ArchiveLoadFailed
@@ -55,12 +52,13 @@ from rasid.storage.layout import (
     staged_key,
 )
 from rasid.storage.manifest import Manifest
+from rasid.storage.staging import Staging
 from rasid.storage.stores import (
-    PARALLEL_REQUESTS,
     LocalStore,
     S3Store,
     StorageError,
     Store,
+    each,
 )
 
 log = logging.getLogger(__name__)
@@ -71,7 +69,8 @@ class Lake:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.log = CommitLog(store, self._publish)
+        self.staging = Staging(store)
+        self.log = CommitLog(store, self.staging.publish)
         # The commit whose state this lake's writer read (see snapshot); None: it read none.
         self.read_at: int | None = None
 
@@ -133,7 +132,7 @@ class Lake:
         keys = []
         for n, start in enumerate(range(0, ordered.num_rows, rows_per_file)):
             key = f"{path}/{run_id}-{n}.parquet"
-            self._stage(key, parquet.encode_table(ordered.slice(start, rows_per_file)), run_id,
+            self.staging.stage(key, parquet.encode_table(ordered.slice(start, rows_per_file)), run_id,
                         parquet.key_values(column))
             keys.append(key)
         return keys
@@ -149,7 +148,7 @@ class Lake:
         fetch_date = min(page.fetched_at for page in pages).astimezone(UTC).date()
         path = hive_path("raw", [("source", source_id, False), ("fetch_date", fetch_date, True)])
         key = f"{path}/{run_id}.warc.gz"
-        self._stage(key, warc.write_pages(source_id, pages), run_id, warc.requested_urls)
+        self.staging.stage(key, warc.write_pages(source_id, pages), run_id, warc.requested_urls)
         return key
 
     def read_raw(self, key: str) -> list[Page]:
@@ -188,15 +187,15 @@ class Lake:
             raise ValueError(f"run {run_id} replaces files but adds none")
         record = Manifest.model_validate(
             {**fields, "run_id": run_id, "committed_at": datetime.now(UTC).isoformat()})
-        staged = set(self.store.list(f"{STAGING}/"))
+        staged = self.staging.listing()
 
         def check(candidate: Manifest, since: list[Manifest]) -> Manifest:
-            candidate = self._drop_stored(candidate, since, staged)
-            self._check_commit(candidate, staged)
+            candidate = self.staging.drop_stored(candidate, since, staged)
+            self.staging.check(candidate, staged, self.committed_files)
             return candidate
 
         key, committed = self.log.commit(record, self.read_at, check)
-        self._publish(committed, staged)
+        self.staging.publish(committed, staged)
         return key
 
     def snapshot(
@@ -220,7 +219,7 @@ class Lake:
             # Runs a checkpoint folds were published before it was written.
             for manifest in self.log.pending():
                 if any(staged_key(key) in staged for key in file_keys(manifest.files)):
-                    self._publish(manifest, staged)
+                    self.staging.publish(manifest, staged)
                     finished.append(manifest.run_id)
         if self.log.due():
             self.log.write_checkpoint()
@@ -251,7 +250,7 @@ class Lake:
                                 | self.store.scan(f"{CHECKPOINTS}/")).items()
             if key not in listed and key not in keep and stored.modified < cutoff
         )
-        _each(self.store.delete, stale)
+        each(self.store.delete, stale)
         return stale
 
     def manifests(self) -> list[dict[str, Any]]:
@@ -326,118 +325,6 @@ class Lake:
             partition_base_dir=f"{base}/{root}",
         )
 
-    def _check_commit(self, manifest: Manifest, staged: set[str]) -> None:
-        adds = file_keys(manifest.files)
-        missing = [k for k in adds if staged_key(k) not in staged and not self.store.exists(k)]
-        if missing:
-            raise StorageError(
-                f"cannot commit run {manifest.run_id}: {len(missing)} listed file(s) are "
-                f"missing, e.g. {self.uri_for(missing[0])}"
-            )
-        for kind, removes in manifest.removes.items():
-            gone = sorted(set(removes) - set(self.committed_files(kind)))
-            if gone:
-                raise StorageError(
-                    f"cannot commit run {manifest.run_id}: another run already replaced "
-                    f"{len(gone)} of the files it replaces, e.g. {self.uri_for(gone[0])}; "
-                    "run it again"
-                )
-
-    def _drop_stored(
-        self, manifest: Manifest, since: list[Manifest], staged: set[str]
-    ) -> Manifest:
-        """``manifest`` without the rows that runs committed in ``since`` already stored."""
-        taken = {r.article_id for m in since for r in m.records}
-        dropped = sorted({r.article_id for r in manifest.records} & taken)
-        if not dropped:
-            return manifest
-        log.warning("run %s: %d article(s) were stored by another run meanwhile; its copies "
-                    "are dropped", manifest.run_id, len(dropped))
-        files = {kind: self._without(kind, keys, set(dropped), staged)
-                 if kind in contract.TABLES else keys
-                 for kind, keys in manifest.files.items()}
-        records = [r for r in manifest.records if r.article_id not in set(dropped)]
-        return manifest.model_copy(update={
-            "files": files, "records": records,
-            "duplicates_dropped": sorted({*manifest.duplicates_dropped, *dropped}),
-            **_uncounted(manifest, set(dropped))})
-
-    def _without(self, kind: str, keys: list[str], ids: set[str], staged: set[str]) -> list[str]:
-        kept = []
-        for key in keys:
-            if staged_key(key) not in staged:
-                kept.append(key)
-                continue
-            table = parquet.decode(self.store.get(staged_key(key)))
-            if "article_id" not in table.column_names:
-                kept.append(key)
-                continue
-            rest = table.filter(pc.invert(pc.is_in(table.column("article_id"),
-                                                   pa.array(sorted(ids)))))
-            if rest.num_rows == table.num_rows:
-                kept.append(key)
-            elif rest.num_rows:
-                self.store.put(staged_key(key), parquet.encode_table(rest))
-                kept.append(key)
-            else:
-                self.store.delete(staged_key(key))
-                staged.discard(staged_key(key))
-        return kept
-
-    def _publish(self, manifest: Manifest, staged: set[str]) -> None:
-        # Superseded files go before their replacements arrive: a reader that globs may miss
-        # rows for a moment, but never sees one twice. Staged copies go last, so while any is
-        # left the publish is unfinished and the next writer redoes it (every step is idempotent).
-        pending = [key for key in file_keys(manifest.files) if staged_key(key) in staged]
-        if not pending:
-            return
-        _each(self.store.delete, file_keys(manifest.removes))
-        _each(self._copy_staged, pending)
-        _each(self.store.delete, [staged_key(key) for key in pending])
-        log.debug("run %s published (%d files)", manifest.run_id, len(pending))
-
-    def _copy_staged(self, key: str) -> None:
-        try:
-            self.store.copy(staged_key(key), key)
-        except KeyError:
-            if not self.store.exists(key):  # another writer finishing the same publish
-                raise StorageError(f"staged copy of {self.uri_for(key)} vanished") from None
-
-    def _stage(
-        self, key: str, data: bytes, run_id: str, ids: Callable[[bytes], frozenset[str]]
-    ) -> None:
-        staged = staged_key(key)
-        if self.store.put(staged, data, if_absent=True):
-            return
-        existing = self.store.get(staged)
-        if existing == data:  # a retried put whose first attempt had succeeded
-            return
-        if ids(existing) != ids(data):
-            raise StorageError(
-                f"{self.uri_for(key)} already holds other records of run {run_id}: write each "
-                "source's rows of a run in one call"
-            )
-        # A retry of the same batch (the run is not committed: a committed run's staged files
-        # are gone). No reader can see the earlier attempt, so it is replaced by this one.
-        self.store.put(staged, data)
-
-
-def _uncounted(manifest: Manifest, dropped: set[str]) -> dict[str, Any]:
-    """The run's counts (``sources`` and ``totals``, when it has them) without the rows it
-    dropped, so its report and the health flags count each article once."""
-    extra = manifest.model_extra or {}
-    sources = copy.deepcopy(extra.get("sources"))
-    totals = copy.deepcopy(extra.get("totals"))
-    for record in manifest.records:
-        if record.article_id not in dropped:
-            continue
-        counter = "stored" if record.kind == "article" else "quarantined"
-        for counts in (sources.get(record.source) if isinstance(sources, dict) else None,
-                       totals):
-            if isinstance(counts, dict) and counts.get(counter):
-                counts[counter] -= 1
-    return {name: value for name, value in (("sources", sources), ("totals", totals))
-            if value is not None}
 
 
 def open_lake(uri: str = "lake") -> Lake:
@@ -456,11 +343,3 @@ def open_lake(uri: str = "lake") -> Lake:
         raise ConfigError(f"unsupported lake URI {uri!r}: use a local path or s3://bucket/prefix")
     return Lake(LocalStore(Path(uri)))
 
-
-def _each(action: Callable[[str], None], keys: list[str]) -> None:
-    if len(keys) <= 1:
-        for key in keys:
-            action(key)
-        return
-    with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
-        list(pool.map(action, keys))

@@ -12,12 +12,13 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import boto3
@@ -45,6 +46,21 @@ _THROTTLING_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTi
 _DEFAULT_ATTEMPTS = 8
 # Publishing copies and deletes objects one request each; a few in flight hide the latency.
 PARALLEL_REQUESTS = 8
+
+T = TypeVar("T")
+
+
+def in_parallel(action: Callable[[str], T], keys: list[str]) -> list[T]:
+    """``action`` on every key, PARALLEL_REQUESTS at a time; the results in key order."""
+    if len(keys) <= 1:
+        return [action(key) for key in keys]
+    with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
+        return list(pool.map(action, keys))
+
+
+def each(action: Callable[[str], object], keys: list[str]) -> None:
+    """``action`` on every key, PARALLEL_REQUESTS at a time."""
+    in_parallel(action, keys)
 
 
 class StorageError(Exception):

@@ -17,7 +17,7 @@ from rasid.enrich.analyse import analyse
 from rasid.enrich.mentions import Matcher, default_matcher
 from rasid.enrich.stories import Assigner, Story, StorySettings
 from rasid.enrich.watchlists import BASELINE_DAYS, Spike, Watchlist, load_watchlists, spike
-from rasid.pipeline.record import ArticleRow
+from rasid.pipeline.record import ArticleRow, MatchRow, MentionRow, StoryRow
 from rasid.storage import Lake
 
 
@@ -33,34 +33,33 @@ class Enricher:
     daily: dict[str, Counter[date]] = field(default_factory=dict)  # per watchlist, stored+run
     story_daily: dict[str, Counter[date]] = field(default_factory=dict)  # per story, likewise
 
-    def enrich(self, articles: list[ArticleRow]) -> tuple[list[dict[str, Any]],
-                                                               list[dict[str, Any]]]:
+    def enrich(self, articles: list[ArticleRow]) -> tuple[list[MentionRow], list[MatchRow]]:
         """Set each article's story_id; return its mentions and watchlist-match rows."""
         now = datetime.now(UTC)
         analysed = [analyse(self.matcher, article_id=r.article_id, source=r.source,
                             day=_day(r), title=r.title, body=r.body,
                             cluster=r.near_duplicate_cluster) for r in articles]
         story_ids = self.assigner.assign([a.doc for a in analysed])
-        mentions, matches = [], []
+        mentions: list[MentionRow] = []
+        matches: list[MatchRow] = []
         for row, result, story_id in zip(articles, analysed, story_ids, strict=True):
             row.story_id = story_id
             self.story_daily.setdefault(story_id, Counter())[_day(row)] += 1
-            where = {"source": row.source, "published_date": row.published_date,
-                     "run_id": self.run_id}
-            mentions += [{"article_id": row.article_id, "entity_id": m.entity_id,
-                          "kind": m.kind, "name": m.name, "count": m.count,
-                          "first_position": m.first_position, "story_id": story_id,
-                          "enriched_at": now, **where} for m in result.mentions]
+            where: dict[str, Any] = {"article_id": row.article_id, "story_id": story_id,
+                                     "source": row.source, "published_date": _day(row),
+                                     "run_id": self.run_id}
+            mentions += [MentionRow(entity_id=m.entity_id, kind=m.kind, name=m.name,
+                                    count=m.count, first_position=m.first_position,
+                                    enriched_at=now, **where) for m in result.mentions]
             for watchlist in self.watchlists:
                 if watchlist.matches(result.words):
                     self.matched[watchlist.id] += 1
                     self.daily.setdefault(watchlist.id, Counter())[_day(row)] += 1
-                    matches.append({"watchlist_id": watchlist.id,
-                                    "article_id": row.article_id, "story_id": story_id,
-                                    "title": row.title, "matched_at": now, **where})
+                    matches.append(MatchRow(watchlist_id=watchlist.id, title=row.title,
+                                            matched_at=now, **where))
         return mentions, matches
 
-    def story_rows(self) -> list[dict[str, Any]]:
+    def story_rows(self) -> list[StoryRow]:
         """The state of every story this run created or grew."""
         now = datetime.now(UTC)
         rows = []
@@ -69,18 +68,18 @@ class Enricher:
             terms = story.top_terms()
             counts = story.towns + story.governorates
             places = sorted(counts, key=lambda p: (-counts[p], p))
-            rows.append({
-                "story_id": story.story_id, "run_id": self.run_id,
-                "first_seen": story.first_seen, "last_seen": story.last_seen,
-                "title": story.title, "article_count": story.article_count,
-                "sources": sorted(story.sources),
-                "independent_sources": story.independent_sources,
-                "original_sources": sorted(story.original_sources),
-                "top_terms": [t for t, _ in terms], "term_weights": [w for _, w in terms],
-                "places": places, "place_counts": [counts[p] for p in places],
-                "entities": sorted(story.entities), "clusters": sorted(story.clusters),
-                "updated_at": now,
-            })
+            rows.append(StoryRow(
+                story_id=story.story_id, run_id=self.run_id,
+                first_seen=story.first_seen, last_seen=story.last_seen,
+                title=story.title, article_count=story.article_count,
+                sources=sorted(story.sources),
+                independent_sources=story.independent_sources,
+                original_sources=sorted(story.original_sources),
+                top_terms=[t for t, _ in terms], term_weights=[w for _, w in terms],
+                places=places, place_counts=[counts[p] for p in places],
+                entities=sorted(story.entities), clusters=sorted(story.clusters),
+                updated_at=now,
+            ))
         return rows
 
     def spikes(self, day: date) -> dict[str, Spike]:

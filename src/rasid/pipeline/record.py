@@ -1,4 +1,4 @@
-"""The typed rows of the articles and quarantine tables, checked against their contracts once.
+"""The typed rows of the lake's tables, checked against their contracts once.
 
 A row is built with keywords, so a missing or misspelt column fails where the row is built,
 not when the batch is written; slots make a misspelt attribute fail where it is set. When this
@@ -19,8 +19,19 @@ import pyarrow as pa
 from rasid import contract
 
 
+class Row:
+    """A row of one of the lake's tables (``TABLE``)."""
+
+    __slots__ = ()
+    TABLE: ClassVar[str]
+
+    def columns(self) -> dict[str, Any]:
+        """The row as its table's storage takes it: one entry per contract column."""
+        return {name: getattr(self, name) for name in contract.columns(self.TABLE)}
+
+
 @dataclass(slots=True, kw_only=True)
-class ArticleRow:
+class ArticleRow(Row):
     """One fetched page as the articles table stores it (every column, in contract order),
     plus the run's day, which articles leave out (they are partitioned by published_date)."""
 
@@ -52,10 +63,6 @@ class ArticleRow:
     story_id: str | None = None  # set by the enrich stage for stored articles
     run_date: date  # not an articles column: the quarantine's partition if the row goes there
 
-    def columns(self) -> dict[str, Any]:
-        """The row as its table's storage takes it: one entry per contract column."""
-        return {name: getattr(self, name) for name in contract.columns(self.TABLE)}
-
 
 @dataclass(slots=True, kw_only=True)
 class QuarantineRow(ArticleRow):
@@ -70,14 +77,74 @@ class QuarantineRow(ArticleRow):
         return cls(**{f.name: getattr(row, f.name) for f in fields(row)}, reasons=reasons)
 
 
+@dataclass(slots=True, kw_only=True)
+class MentionRow(Row):
+    """A place, person or organisation a stored article names (the enrich stage)."""
+
+    TABLE: ClassVar[str] = "mentions"
+
+    article_id: str
+    entity_id: str
+    kind: str  # "place", "person", "organisation"
+    name: str
+    count: int
+    first_position: int
+    story_id: str | None
+    source: str
+    published_date: date
+    run_id: str
+    enriched_at: datetime
+
+
+@dataclass(slots=True, kw_only=True)
+class MatchRow(Row):
+    """A stored article that matches a watchlist's query."""
+
+    TABLE: ClassVar[str] = "watchlist_matches"
+
+    watchlist_id: str
+    article_id: str
+    story_id: str | None
+    title: str | None
+    source: str
+    published_date: date
+    run_id: str
+    matched_at: datetime
+
+
+@dataclass(slots=True, kw_only=True)
+class StoryRow(Row):
+    """The state of a story after a run that created or grew it (the latest row wins)."""
+
+    TABLE: ClassVar[str] = "stories"
+
+    story_id: str
+    run_id: str
+    first_seen: date
+    last_seen: date
+    title: str
+    article_count: int
+    sources: list[str]
+    independent_sources: int  # syndicated copies counted once
+    original_sources: list[str]
+    top_terms: list[str]
+    term_weights: list[float]
+    places: list[str]
+    place_counts: list[int]
+    entities: list[str]
+    clusters: list[str]
+    updated_at: datetime
+
+
 # Python types each Arrow type of the contracts is written from.
 _PYTHON: dict[pa.DataType, type] = {
     pa.string(): str, pa.date32(): date, pa.timestamp("us", tz="UTC"): datetime,
     pa.int32(): int, pa.int16(): int, pa.float64(): float, pa.list_(pa.string()): list,
+    pa.list_(pa.float64()): list, pa.list_(pa.int32()): list,
 }
 
 
-def _check(record: type[ArticleRow], extra: set[str]) -> None:
+def _check(record: type[Any], extra: frozenset[str] = frozenset()) -> None:
     """Fail unless ``record`` has exactly its contract's columns (plus ``extra``), each typed
     as its Arrow type. Nullability is left to the codec: a row is built before the check step
     decides its table, and a quarantined row may lack what a stored article requires."""
@@ -97,5 +164,6 @@ def _check(record: type[ArticleRow], extra: set[str]) -> None:
                             f"contract says {column.type}")
 
 
-_check(ArticleRow, {"run_date"})
-_check(QuarantineRow, set())
+_check(ArticleRow, frozenset({"run_date"}))
+for _record in (QuarantineRow, MentionRow, MatchRow, StoryRow):
+    _check(_record)

@@ -12,7 +12,7 @@ import pandas as pd
 from rasid import checks, neardup
 from rasid.config import Source
 from rasid.models import Extracted, Page
-from rasid.pipeline.record import ArticleRow, QuarantineRow
+from rasid.pipeline.record import ArticleRow, MatchRow, MentionRow, QuarantineRow
 from rasid.pipeline.state import LakeState, _timestamp
 from rasid.urls import url_id
 
@@ -130,8 +130,8 @@ class CheckedBatch:
     quarantine: list[QuarantineRow]
     outcome: checks.CheckOutcome
     signatures: dict[str, str] = field(default_factory=dict)  # article_id -> MinHash, encoded
-    mentions: list[dict[str, Any]] = field(default_factory=list)  # set by the enrich stage
-    matches: list[dict[str, Any]] = field(default_factory=list)  # watchlist matches, likewise
+    mentions: list[MentionRow] = field(default_factory=list)  # set by the enrich stage
+    matches: list[MatchRow] = field(default_factory=list)  # watchlist matches, likewise
 
 
 def check_rows(

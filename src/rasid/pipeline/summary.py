@@ -50,7 +50,9 @@ class SourceStats:
         }
 
 
-def record_of(row: ArticleRow, kind: str, minhash: str | None = None) -> dict[str, Any]:
+def record_of(row: ArticleRow, minhash: str | None = None) -> dict[str, Any]:
+    """The manifest's record of a stored article or quarantined row: what later runs need."""
+    quarantined = isinstance(row, QuarantineRow)
     # A stored article's signature, cluster and time let later runs find its copies.
     near = {"minhash": minhash, "near_duplicate_cluster": row.near_duplicate_cluster,
             "published_at": row.published_at and row.published_at.isoformat()}
@@ -60,7 +62,7 @@ def record_of(row: ArticleRow, kind: str, minhash: str | None = None) -> dict[st
         "source": row.source,
         "body_hash": row.body_hash,
         "title": row.title,
-        "kind": kind,
+        "kind": "quarantine" if quarantined else "article",
         **({"reasons": row.reasons} if isinstance(row, QuarantineRow) else {}),
         **(near if minhash else {}),
     }
@@ -111,9 +113,8 @@ class RunSummary:
 
     def add_batch(self, batch: CheckedBatch, files: dict[str, list[str]]) -> list[dict[str, Any]]:
         """Count a written batch; return its records (for the run's incremental state)."""
-        added = [record_of(r, "article", batch.signatures.get(r.article_id))
-                 for r in batch.articles]
-        added += [record_of(r, "quarantine") for r in batch.quarantine]
+        added = [record_of(r, batch.signatures.get(r.article_id)) for r in batch.articles]
+        added += [record_of(r) for r in batch.quarantine]
         self.records.extend(added)
         for row in batch.articles:
             stats = self.stats(row.source)
@@ -186,9 +187,10 @@ def write_batch(lake: Lake, run_id: str, part: int, batch: CheckedBatch, pages: 
                                      f"{run_id}-{part:04d}")
     files["quarantine"] = lake.write_rows("quarantine", [r.columns() for r in batch.quarantine],
                                        f"{run_id}-{part:04d}")
-    files["mentions"] = lake.write_rows("mentions", batch.mentions, f"{run_id}-{part:04d}")
-    files["watchlist_matches"] = lake.write_rows("watchlist_matches", batch.matches,
-                                                 f"{run_id}-{part:04d}")
+    files["mentions"] = lake.write_rows("mentions", [m.columns() for m in batch.mentions],
+                                        f"{run_id}-{part:04d}")
+    files["watchlist_matches"] = lake.write_rows(
+        "watchlist_matches", [m.columns() for m in batch.matches], f"{run_id}-{part:04d}")
     if batch.outcome.validation:
         # The GX result itself, so Data Docs can be built later from committed runs alone.
         key = f"reports/validations/{run_id}/part-{part:04d}.json"
@@ -199,7 +201,8 @@ def write_batch(lake: Lake, run_id: str, part: int, batch: CheckedBatch, pages: 
 def commit_run(lake: Lake, summary: RunSummary, enricher: Enricher | None = None) -> str:
     """Commit the run; with the enrich stage, its stories' new states go in the same commit."""
     if enricher is not None:
-        summary.files["stories"] = lake.write_rows("stories", enricher.story_rows(), summary.run_id)
+        summary.files["stories"] = lake.write_rows(
+            "stories", [s.columns() for s in enricher.story_rows()], summary.run_id)
         summary.watchlists = dict(sorted(enricher.matched.items()))
         summary.watchlist_names = {w.id: w.name for w in enricher.watchlists}
     summary.finished_at = datetime.now(UTC)

@@ -226,7 +226,7 @@ class CommitLog:
         for name in ("known", "bodies"):  # one at a time: each is encoded whole in memory
             self._put_new(tables[name], cp.encode_table(fold.tables.pop(name)))
         each(lambda name: self._put_new(tables[name], cp.encode_table(fold.tables[name])),
-              [name for name in tables if name in fold.tables])
+             [name for name in tables if name in fold.tables])
         descriptor = cp.Checkpoint(
             seq=seq, written_at=now.isoformat(),
             near_window_days=self.near_window.total_seconds() / 86400, tables=tables,
@@ -236,7 +236,7 @@ class CommitLog:
         if not self.store.put(f"{CHECKPOINTS}/{seq:012d}.json", data, if_absent=True):
             # Another writer folded the same commits first: theirs stands, ours is dropped.
             each(self.store.delete, [*tables.values(),
-                                      *(s.key for s in descriptor.runs if s.key.startswith(folder))])
+                                     *(s.key for s in descriptor.runs if s.key.startswith(folder))])
             data = self.store.get(f"{CHECKPOINTS}/{seq:012d}.json")
             descriptor = _descriptor(data, self.store.uri(f"{CHECKPOINTS}/{seq:012d}.json"))
         self._point_to(descriptor, data)

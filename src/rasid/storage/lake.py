@@ -213,7 +213,7 @@ class Lake:
         writer was stopped between commit and publish); return their run ids, oldest first.
         Every writer calls this before it reads the lake's state; it also folds a checkpoint
         when one is due (see :mod:`rasid.storage.checkpoint`)."""
-        staged = set(self.store.list(f"{STAGING}/"))
+        staged = self.staging.listing()
         finished = []
         if staged:
             # Runs a checkpoint folds were published before it was written.

@@ -133,7 +133,7 @@ class Fetcher:
     ) -> None:
         self._settings = settings
         self._shared_gate = shared_gate
-        self._guard = AddressGuard(settings.allow_private_hosts)
+        guard = AddressGuard(settings.allow_private_hosts)
         self.user_agent = settings.user_agent or USER_AGENT
         if session is None:
             session = requests.Session()
@@ -141,8 +141,8 @@ class Fetcher:
             # arbitrary sites, and the guard must see the real peer, not a proxy.
             session.trust_env = False
         for prefix in ("http://", "https://"):
-            session.mount(prefix, GuardedAdapter(self._guard, pool_maxsize=POOL_SIZE))
-        self._exchange = Exchange(session, self._guard, settings, self.user_agent)
+            session.mount(prefix, GuardedAdapter(guard, pool_maxsize=POOL_SIZE))
+        self._exchange = Exchange(session, guard, settings, self.user_agent)
         self._hosts = Hosts()
         self._robots = robots_txt.RobotsCache()
 

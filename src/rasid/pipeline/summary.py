@@ -52,7 +52,6 @@ class SourceStats:
 
 def record_of(row: ArticleRow, minhash: str | None = None) -> dict[str, Any]:
     """The manifest's record of a stored article or quarantined row: what later runs need."""
-    quarantined = isinstance(row, QuarantineRow)
     # A stored article's signature, cluster and time let later runs find its copies.
     near = {"minhash": minhash, "near_duplicate_cluster": row.near_duplicate_cluster,
             "published_at": row.published_at and row.published_at.isoformat()}
@@ -62,8 +61,8 @@ def record_of(row: ArticleRow, minhash: str | None = None) -> dict[str, Any]:
         "source": row.source,
         "body_hash": row.body_hash,
         "title": row.title,
-        "kind": "quarantine" if quarantined else "article",
-        **({"reasons": row.reasons} if isinstance(row, QuarantineRow) else {}),
+        **({"kind": "quarantine", "reasons": row.reasons} if isinstance(row, QuarantineRow)
+           else {"kind": "article"}),
         **(near if minhash else {}),
     }
 

@@ -29,14 +29,12 @@ from rasid.storage.layout import (
     LAST_CHECKPOINT,
     MANIFESTS,
     NUMBERED_END,
-    STAGING,
-    file_keys,
     manifest_key,
     manifest_seq,
     manifests_after,
-    staged_key,
 )
 from rasid.storage.manifest import Manifest, encode_manifest, parse_manifest
+from rasid.storage.staging import Staging
 from rasid.storage.stores import StorageError, Store, each, in_parallel
 
 log = logging.getLogger(__name__)
@@ -64,9 +62,9 @@ class Snapshot:
 class CommitLog:
     """The manifests and checkpoints of one lake."""
 
-    def __init__(self, store: Store, publish: Callable[[Manifest, set[str]], None]) -> None:
+    def __init__(self, store: Store, staging: Staging) -> None:
         self.store = store
-        self._publish = publish
+        self._staging = staging
         self._cache: dict[str, Manifest] = {}
         self._tables: dict[str, pa.Table] = {}
         self._checkpoint: cp.Checkpoint | None = None
@@ -207,10 +205,7 @@ class CommitLog:
             return base
         seq = max([base.seq if base else 0, *(m.seq or 0 for m in pending)])
         # The checkpoint says these commits are done: make sure their publishing is.
-        staged = set(self.store.list(f"{STAGING}/"))
-        for manifest in pending:
-            if any(staged_key(k) in staged for k in file_keys(manifest.files)):
-                self._publish(manifest, staged)
+        self._staging.finish(lambda: pending)
         now = datetime.now(UTC)
         # The key tables are read into arrays a row group at a time (the largest tables, so
         # no Arrow decoding copy of them); the filter is built anew.

@@ -70,7 +70,7 @@ class Lake:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.staging = Staging(store)
-        self.log = CommitLog(store, self.staging.publish)
+        self.log = CommitLog(store, self.staging)
         # The commit whose state this lake's writer read (see snapshot); None: it read none.
         self.read_at: int | None = None
 
@@ -132,8 +132,8 @@ class Lake:
         keys = []
         for n, start in enumerate(range(0, ordered.num_rows, rows_per_file)):
             key = f"{path}/{run_id}-{n}.parquet"
-            self.staging.stage(key, parquet.encode_table(ordered.slice(start, rows_per_file)), run_id,
-                        parquet.key_values(column))
+            data = parquet.encode_table(ordered.slice(start, rows_per_file))
+            self.staging.stage(key, data, run_id, parquet.key_values(column))
             keys.append(key)
         return keys
 
@@ -213,14 +213,8 @@ class Lake:
         writer was stopped between commit and publish); return their run ids, oldest first.
         Every writer calls this before it reads the lake's state; it also folds a checkpoint
         when one is due (see :mod:`rasid.storage.checkpoint`)."""
-        staged = self.staging.listing()
-        finished = []
-        if staged:
-            # Runs a checkpoint folds were published before it was written.
-            for manifest in self.log.pending():
-                if any(staged_key(key) in staged for key in file_keys(manifest.files)):
-                    self.staging.publish(manifest, staged)
-                    finished.append(manifest.run_id)
+        # Runs a checkpoint folds were published before it was written.
+        finished = self.staging.finish(self.log.pending)
         if self.log.due():
             self.log.write_checkpoint()
         return finished

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pyarrow as pa
@@ -104,6 +104,20 @@ class Staging:
         each(self._copy, pending)
         each(self.store.delete, [staged_key(key) for key in pending])
         log.debug("run %s published (%d files)", manifest.run_id, len(pending))
+
+    def finish(self, manifests: Callable[[], Iterable[Manifest]]) -> list[str]:
+        """Publish the committed runs whose staged files are still there (a writer stopped
+        between its commit and the end of its publish); return their run ids, in order.
+        ``manifests`` is asked for only when some staged file is left."""
+        staged = self.listing()
+        if not staged:
+            return []
+        finished = []
+        for manifest in manifests():
+            if any(staged_key(key) in staged for key in file_keys(manifest.files)):
+                self.publish(manifest, staged)
+                finished.append(manifest.run_id)
+        return finished
 
     def _without(self, keys: list[str], ids: set[str], staged: set[str]) -> list[str]:
         kept = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 from lxml import etree
@@ -141,22 +141,23 @@ def _marks(names: str, ident: str) -> _Marks:
                   any(map(_ARTICLE_CLASS.match, tokens)))
 
 
-def _other_zone(element: HtmlElement, scoped: bool) -> bool:
-    """Markup whose dates are not this article's publication date (incl. "updated" times)."""
+def _other_zone(element: HtmlElement, scoped: bool, marks: _Marks) -> bool:
+    """Markup whose dates are not this article's publication date (incl. "updated" times);
+    ``marks`` are the element's own (``_class_marks``)."""
     if element.tag in _OTHER_TAGS or (element.tag in _SITE_TAGS and not scoped):
         return True
     if (element.get("itemprop") or "").lower() == "datemodified":
         return True
-    marks = _class_marks(element)
     return marks.other or (marks.site and not scoped)
 
 
-def _scopes(element: HtmlElement) -> bool:
+def _scopes(element: HtmlElement, marks: _Marks) -> bool:
     """Whether the element is the article (or the page's main part), by tag or class."""
-    return element.tag in ("article", "main") or _class_marks(element).article
+    return element.tag in ("article", "main") or marks.article
 
 
-def _dated_element(element: HtmlElement) -> tuple[str, str, bool] | None:
+def _dated_element(element: HtmlElement, marks: _Marks | None = None
+                   ) -> tuple[str, str, bool] | None:
     """(kind, value, declared) of an element whose markup says it holds a date, or the
     publication date (declared)."""
     if element.tag == "meta":
@@ -169,7 +170,7 @@ def _dated_element(element: HtmlElement) -> tuple[str, str, bool] | None:
         value = element.get("datetime") or element.get("content")
         if value:
             return "attribute", value, declared
-    elif not _class_marks(element).dated:
+    elif not (marks or _class_marks(element)).dated:
         return None
     if element.tag == "abbr":
         # The microformats' way (Blogger's themes): <abbr class="published" title="ISO">.
@@ -226,13 +227,16 @@ def _spots(root: HtmlElement, anchor: HtmlElement | None, containers: tuple[Html
     spots: list[_Spot] = []
     entered: list[HtmlElement] = []  # the containers the walk is inside
     offset, mark_offset, scoped, prose = 0, None, 0, None
+    opened: list[bool] = []  # for each element the walk is inside, whether it scopes
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, element in walker:
         if not isinstance(element.tag, str):
             continue
         if event == "start":
-            scoped += _scopes(element)
-            if element not in protected and _other_zone(element, scoped > 0):
+            marks = _class_marks(element)
+            opened.append(_scopes(element, marks))
+            scoped += opened[-1]
+            if element not in protected and _other_zone(element, scoped > 0, marks):
                 walker.skip_subtree()
                 offset += len(element.text_content().strip())  # still distance from the title
                 continue
@@ -262,14 +266,14 @@ def _spots(root: HtmlElement, anchor: HtmlElement | None, containers: tuple[Html
             if (prose is None and mark_offset is not None and element.tag == "p"
                     and len(element.text_content().strip()) >= _PROSE):
                 prose = offset
-            dated = _dated_element(element)
+            dated = _dated_element(element, marks)
             if dated:
                 kind, value, declared = dated
                 spots.append(_Spot(offset, bool(entered), article in entered, kind, value,
                                    declared and _own_item(element, anchor)))
             text = element.text
         else:
-            scoped -= _scopes(element)
+            scoped -= opened.pop()
             if entered and element is entered[-1]:
                 entered.pop()
             text = element.tail
@@ -357,16 +361,33 @@ def _nearest_first(spots: list[_Spot], mark: int) -> list[_Spot]:
 
 @dataclass(frozen=True)
 class PageDates:
-    """What the page's visible dates say: the dateline candidates, and every day printed in
-    full outside other articles' zones (for weighing another finder's answer)."""
+    """What the page's visible dates say: the dateline candidates, the days of its dated
+    elements, and (read only when asked: most pages never need them) every day printed in
+    full outside other articles' zones and the days printed after an update label."""
 
     datelines: list[datetime | date]  # near the title, best first
-    printed: frozenset[date]  # in text or markup, outside other zones and copyright lines
     marked: frozenset[date]  # in elements whose markup says they hold a date
-    updated: frozenset[date]  # in text, after an update label ("Aktualisiert:", "آخر تحديث")
     # The day of the dated element nearest the title, when no element of another day is
     # nearly as near: on a page that also lists other stories' dates, the article's own.
     nearest_marked: date | None = None
+    # The spots outside update stamps, and the spots that follow an update label.
+    spots: tuple[_Spot, ...] = ()
+    stamps: tuple[_Spot, ...] = ()
+
+    @cached_property
+    def printed(self) -> frozenset[date]:
+        """Days in text or markup, outside other zones and copyright lines (for weighing
+        another finder's answer)."""
+        return frozenset(d for s in self.spots if any(c.isdigit() for c in s.text)
+                         for d in _days(s))
+
+    @cached_property
+    def updated(self) -> frozenset[date]:
+        """Days in text after an update label ("Aktualisiert:", "آخر تحديث")."""
+        return frozenset(d for s in self.spots
+                         if s.kind == "text" and any(c.isdigit() for c in s.text)
+                         for d in _days(s, updates=True)) | frozenset(
+            d for s in self.stamps for d in _days(s))
 
 
 _COPYRIGHT = re.compile(r"©|\(c\)|copyright|all rights reserved|جميع الحقوق|حقوق النشر", re.I)
@@ -411,13 +432,9 @@ def page_dates(root: HtmlElement, title: str | None) -> PageDates:
     spots, mark, prose = _spots(root, anchor, containers)
     stamps = _after_update_label(spots)
     spots = [s for s, stamp in zip(spots, stamps, strict=True) if not stamp]
-    printed = frozenset(d for s in spots if any(c.isdigit() for c in s.text) for d in _days(s))
     marked = frozenset(d for s in spots if s.kind != "text" for d in _days(s))
-    updated = frozenset(d for s in spots if s.kind == "text" and any(c.isdigit() for c in s.text)
-                        for d in _days(s, updates=True)) | frozenset(
-        d for s in stamps if s for d in _days(s))
-    return PageDates(_datelines(spots, mark, prose), printed, marked, updated,
-                     _nearest_marked(spots, mark))
+    return PageDates(_datelines(spots, mark, prose), marked, _nearest_marked(spots, mark),
+                     tuple(spots), tuple(s for s in stamps if s))
 
 
 # How near the title the nearest dated element must be, and how much nearer than any element

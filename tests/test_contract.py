@@ -189,7 +189,7 @@ def test_an_article_row_with_a_misspelt_or_missing_column_fails_where_it_is_buil
     from rasid.pipeline import ArticleRow, QuarantineRow
 
     assert [f.name for f in fields(QuarantineRow)] == [
-        *contract.columns("articles"), "run_date", "reasons"]
+        *contract.columns("articles"), "run_date", "minhash", "reasons"]
     with pytest.raises(TypeError, match="word_cuont"):
         ArticleRow(article_id="a", word_cuont=3)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="missing"):

@@ -159,6 +159,27 @@ def test_a_text_too_short_to_compare_has_no_signature_and_no_cluster() -> None:
     assert verdict == neardup.Verdict(None, None)
 
 
+def test_the_workers_signature_is_the_one_the_check_step_would_compute(
+        demo_rows: dict[tuple[str, str], pipeline.ArticleRow]) -> None:
+    rng = random.Random(7)
+    words = STORY.split()
+    texts = [STORY, "عاجل: انقطاع الكهرباء", "", *(synthetic(rng, words, n) for n in (12, 40, 300))]
+    for text, batched in zip(texts, neardup.signatures(texts), strict=True):
+        single = neardup.from_bytes(neardup.to_bytes(neardup.signature(text)))
+        assert (single is None) == (batched is None), text[:30]
+        assert single is None or np.array_equal(single, batched)
+    # A row carries its worker's signature; without it the check step signs the body itself,
+    # and the verdicts are the same.
+    rows = list(demo_rows.values())
+    assert all(r.minhash is not None for r in rows)
+    with_minhash = pipeline.check_rows(rows, SOURCES, pipeline.LakeState())
+    without = pipeline.check_rows([replace(r, minhash=None) for r in rows], SOURCES,
+                                  pipeline.LakeState())
+    assert with_minhash.signatures == without.signatures and with_minhash.signatures
+    assert ({r.article_id: r.near_duplicate_of for r in with_minhash.articles}
+            == {r.article_id: r.near_duplicate_of for r in without.articles})
+
+
 def test_signatures_survive_their_text_form_and_another_version_is_ignored() -> None:
     [signature] = neardup.signatures([STORY])
     assert signature is not None

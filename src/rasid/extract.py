@@ -22,7 +22,7 @@ from lxml.html import HtmlElement
 from trafilatura import metadata
 from trafilatura.utils import load_html
 
-from rasid import byline
+from rasid import byline, neardup
 from rasid.dates import find_dates, find_published, is_dateline
 from rasid.models import Encoded, Extracted
 from rasid.text import (
@@ -235,6 +235,7 @@ def _extract(html: str, url: str, hints: list[tuple[datetime, str]], timezone: s
         flags.append("body_repeated")
     if not body:
         flags.append("no_body")
+    normalized = normalize_arabic(body)
     return Extracted(
         title=title,
         author=author,
@@ -246,9 +247,10 @@ def _extract(html: str, url: str, hints: list[tuple[datetime, str]], timezone: s
         language=detect_language(body or title or "", tree.get("lang")),
         arabic_ratio=round(arabic_ratio(body), 4),
         word_count=word_count(body),
-        body_hash=body_hash(body),
+        body_hash=body_hash(normalized, normalized=True),
         repeated_share=repeated,
         flags=flags,
+        minhash=neardup.to_bytes(neardup.signature(normalized, normalized=True)),
     )
 
 

@@ -148,4 +148,7 @@ class Extracted:
     body_hash: str  # sha256 hex of the normalised body
     repeated_share: float = 0.0  # share of the raw extracted text that was repetition
     flags: list[str] = field(default_factory=list)  # warnings, e.g. "body_repeated", "date_future"
+    # The body's MinHash (rasid.neardup.to_bytes; b"" for a body too short to compare),
+    # computed where the body is, in the extraction worker; None when not computed.
+    minhash: bytes | None = None
 

@@ -64,9 +64,10 @@ def _mix(values: np.ndarray) -> np.ndarray:
     return mixed
 
 
-def shingles(text: str) -> np.ndarray:
-    """64-bit hashes of the text's word 5-grams, after Arabic normalisation."""
-    words = _WORD.findall(normalize_arabic(text))
+def shingles(text: str, *, normalized: bool = False) -> np.ndarray:
+    """64-bit hashes of the text's word 5-grams, after Arabic normalisation (``normalized``:
+    the text has been through ``normalize_arabic`` already)."""
+    words = _WORD.findall(text if normalized else normalize_arabic(text))
     if len(words) < SHINGLE_WORDS:
         return np.empty(0, dtype=np.uint64)
     hashes = np.fromiter((zlib.crc32(w.encode()) for w in words), dtype=np.uint64,
@@ -97,6 +98,32 @@ def signatures(texts: Sequence[str]) -> list[np.ndarray | None]:
     for row, index in enumerate(usable):
         out[index] = signed[row]
     return out
+
+
+def signature(text: str, *, normalized: bool = False) -> np.ndarray | None:
+    """The MinHash signature of one text, as ``signatures`` gives it; the extraction workers
+    compute it beside the body hash, from the same normalised body."""
+    found = shingles(text, normalized=normalized)
+    if len(found) < MIN_SHINGLES:
+        return None
+    with np.errstate(over="ignore"):
+        hashed = (found[:, None] * _MULTIPLIERS[None, :] + _OFFSETS[None, :]) >> np.uint64(32)
+    signed: np.ndarray = (hashed.min(axis=0) & np.uint64(0xFFFF)).astype(np.uint16)
+    return signed
+
+
+def to_bytes(signature: np.ndarray | None) -> bytes:
+    """A signature as it travels from a worker (``Extracted.minhash``): b"" for a text too
+    short to have one."""
+    return b"" if signature is None else signature.astype("<u2").tobytes()
+
+
+def from_bytes(raw: bytes) -> np.ndarray | None:
+    """The signature ``to_bytes`` gave; None for a text too short (or a value of the wrong
+    size)."""
+    if len(raw) != 2 * PERMUTATIONS:
+        return None
+    return np.frombuffer(raw, dtype="<u2").astype(np.uint16)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

@@ -72,9 +72,11 @@ def arabic_ratio(text: str) -> float:
     return arabic / letters if letters else 0.0
 
 
-def body_hash(body: str) -> str:
+def body_hash(body: str, *, normalized: bool = False) -> str:
+    """sha256 of the normalised body (``normalized``: it has been through normalize_arabic)."""
+    key = body if normalized else normalize_arabic(body)
     # surrogatepass: a lone surrogate (JSON's "\ud800" decodes to one) still hashes, stably.
-    return hashlib.sha256(normalize_arabic(body).encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def word_count(text: str) -> int:

@@ -62,6 +62,9 @@ class ArticleRow(Row):
     run_id: str
     story_id: str | None = None  # set by the enrich stage for stored articles
     run_date: date  # not an articles column: the quarantine's partition if the row goes there
+    # Not a column either: the body's MinHash as the worker computed it (Extracted.minhash);
+    # None makes the check step compute it. Stored articles' signatures go to the manifest.
+    minhash: bytes | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -164,6 +167,7 @@ def _check(record: type[Any], extra: frozenset[str] = frozenset()) -> None:
                             f"contract says {column.type}")
 
 
-_check(ArticleRow, frozenset({"run_date"}))
-for _record in (QuarantineRow, MentionRow, MatchRow, StoryRow):
+_check(ArticleRow, frozenset({"run_date", "minhash"}))
+_check(QuarantineRow, frozenset({"minhash"}))
+for _record in (MentionRow, MatchRow, StoryRow):
     _check(_record)

@@ -1,6 +1,7 @@
 """The GX suite in expectations/: every rule loads, runs, and names failing rows by id."""
 
 import json
+import random
 from pathlib import Path
 
 import pandas as pd
@@ -104,3 +105,45 @@ def test_data_docs_are_built_again_only_for_new_validation_results(
         assert publish([first, committed("run-2", 2, validated=False)]) == ({}, pages)
     site, more = publish([first, committed("run-3", 3, validated=True)])
     assert site and set(more) == {"run-1", "run-3"}
+
+
+# --- the forecast of which rows the suite blocks --------------------------------------------
+
+
+def random_frame(rng: random.Random, rows: int) -> pd.DataFrame:
+    """Rows at the edges of every blocking rule: missing dates, 29/30/31 words, ratios equal to
+    the threshold, a missing ratio, repeated ids, language mismatches."""
+    ids = [f"id{rng.randrange(rows * 8)}" for _ in range(rows)]
+    return pd.DataFrame({
+        "article_id": ids,
+        "published_at": pd.to_datetime([rng.choice([None] + ["2026-11-01T08:00Z"] * 9) for _ in ids], utc=True),
+        "word_count": [rng.choice([0, 29, 30, 31] + [500] * 8) for _ in ids],
+        "duplicate_of": [None] * rows,
+        "near_duplicate_of": [None] * rows,
+        "arabic_ratio": [rng.choice([0.0, 0.59, 0.6, 0.61, None] + [1.0] * 10) for _ in ids],
+        "min_arabic_ratio": [rng.choice([0.0, 0.6]) for _ in ids],
+        "language_matches": [rng.random() < 0.95 for _ in ids],
+        "body_repeated": [rng.random() < 0.2 for _ in ids],
+        "date_plausible": [rng.random() < 0.9 for _ in ids],
+    })
+
+
+def test_the_forecast_of_blocked_rows_agrees_with_the_suite() -> None:
+
+    rng = random.Random(11)
+    copies = frozenset({"duplicate_of", "near_duplicate_of"})
+    for _ in range(12):
+        batch = random_frame(rng, 25)
+        forecast = checks.predict_blocked(batch, ignore=copies)
+        outcome = checks.validate(batch)
+        assert forecast == [bool(outcome.blocking(i)) for i in batch["article_id"]]
+        assert any(forecast) and not all(forecast)
+
+
+def test_an_expectation_the_forecast_does_not_restate_gives_no_forecast(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = checks.load_suite_spec()
+    spec["expectations"].append({"type": "expect_column_values_to_match_regex", "severity": "critical",
+                                 "kwargs": {"column": "article_id", "regex": "^id"}})
+    monkeypatch.setattr(checks, "load_suite_spec", lambda name=checks.SUITE_NAME: spec)
+    assert checks.predict_blocked(frame(), ignore=frozenset()) is None

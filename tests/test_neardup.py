@@ -180,6 +180,32 @@ def test_the_workers_signature_is_the_one_the_check_step_would_compute(
             == {r.article_id: r.near_duplicate_of for r in without.articles})
 
 
+def test_the_suite_runs_once_a_batch_and_a_wrong_forecast_costs_a_second_run_not_a_verdict(
+        demo_rows: dict[tuple[str, str], pipeline.ArticleRow],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasid import checks
+
+    runs: list[int] = []
+    validate = checks.validate
+    monkeypatch.setattr(checks, "validate", lambda frame: runs.append(len(frame)) or validate(frame))
+
+    def verdicts(batch: pipeline.CheckedBatch) -> dict[str, Any]:
+        return {r.article_id: (getattr(r, "reasons", None), r.near_duplicate_of, r.flags)
+                for r in batch.articles + batch.quarantine}
+
+    rows = list(demo_rows.values())
+    right = verdicts(pipeline.check_rows([replace(r) for r in rows], SOURCES, pipeline.LakeState()))
+    assert len(runs) == 1
+    assert any(reasons and "duplicate_body" not in reasons for reasons, *_ in right.values())
+    for forecast in (lambda frame, ignore: [False] * len(frame),  # nothing blocked
+                     lambda frame, ignore: [True] * len(frame),  # everything blocked
+                     lambda frame, ignore: None):  # no forecast: the suite runs first
+        runs.clear()
+        monkeypatch.setattr(checks, "predict_blocked", forecast)
+        again = pipeline.check_rows([replace(r) for r in rows], SOURCES, pipeline.LakeState())
+        assert verdicts(again) == right and len(runs) == 2
+
+
 def test_signatures_survive_their_text_form_and_another_version_is_ignored() -> None:
     [signature] = neardup.signatures([STORY])
     assert signature is not None

@@ -16,6 +16,7 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -202,6 +203,58 @@ def validate(frame: pd.DataFrame, name: str = SUITE_NAME) -> CheckOutcome:
             }
         )
     return outcome
+
+
+# --- which rows the suite will block, before it runs --------------------------------------
+
+# How each expectation type the suite uses fails a row, restated for pandas: (frame, kwargs)
+# -> a boolean Series, True where the row fails. Values GX leaves out (nulls, for all but the
+# null checks) never fail.
+_FAILS: dict[str, Callable[[pd.DataFrame, dict[str, Any]], pd.Series]] = {
+    "expect_column_values_to_not_be_null": lambda f, kw: f[kw["column"]].isna(),
+    "expect_column_values_to_be_null": lambda f, kw: f[kw["column"]].notna(),
+    "expect_column_values_to_be_between": lambda f, kw: f[kw["column"]].notna() & ~(
+        f[kw["column"]].between(
+            -float("inf") if kw.get("min_value") is None else kw["min_value"],
+            float("inf") if kw.get("max_value") is None else kw["max_value"],
+            inclusive=("neither" if kw.get("strict_min") and kw.get("strict_max")
+                       else "right" if kw.get("strict_min") else "left" if kw.get("strict_max")
+                       else "both"))),
+    "expect_column_values_to_be_in_set": lambda f, kw: f[kw["column"]].notna() & ~(
+        f[kw["column"]].isin(kw["value_set"])),
+    "expect_column_values_to_be_unique": lambda f, kw: f[kw["column"]].notna() & (
+        f[kw["column"]].duplicated(keep=False)),
+    "expect_column_pair_values_a_to_be_greater_than_b": lambda f, kw: (
+        f[kw["column_A"]].notna() | f[kw["column_B"]].notna()) & ~(
+        f[kw["column_A"]] >= f[kw["column_B"]] if kw.get("or_equal")
+        else f[kw["column_A"]] > f[kw["column_B"]]),
+}
+
+
+def predict_blocked(frame: pd.DataFrame, ignore: frozenset[str],
+                    name: str = SUITE_NAME) -> list[bool] | None:
+    """Which rows the suite's blocking expectations will fail, leaving out those that read a
+    column in ``ignore``; None when the suite holds an expectation this does not restate.
+
+    The check step needs this before it can run the suite: which rows may own a body depends
+    on what else blocks them. It is a forecast, and the suite's own result is the verdict: the
+    caller compares the two and runs the suite again on the rare batch where they differ.
+    """
+    blocked = pd.Series(False, index=frame.index)
+    for expectation in load_suite_spec(name)["expectations"]:
+        kwargs = expectation["kwargs"]
+        columns = {kwargs.get(k) for k in ("column", "column_A", "column_B")} - {None}
+        if expectation.get("severity", "critical") != "critical" or columns & ignore:
+            continue
+        fails = _FAILS.get(expectation["type"])
+        if fails is None or set(kwargs) - _RESTATED_KWARGS:
+            return None
+        blocked |= fails(frame, kwargs).fillna(False).astype(bool)
+    return [bool(b) for b in blocked]
+
+
+_RESTATED_KWARGS = frozenset({"column", "column_A", "column_B", "min_value", "max_value",
+                              "strict_min", "strict_max", "value_set", "or_equal"})
 
 
 @dataclass(frozen=True)

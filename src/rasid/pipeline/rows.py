@@ -3,6 +3,7 @@ quarantine (with reasons); nothing is dropped."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,6 +16,8 @@ from rasid.models import Extracted, Page
 from rasid.pipeline.record import ArticleRow, MatchRow, MentionRow, QuarantineRow
 from rasid.pipeline.state import LakeState, _timestamp
 from rasid.urls import url_id
+
+LOGGER = logging.getLogger(__name__)
 
 
 def extract_kwargs(page: Page, source: Source, now: datetime) -> dict[str, Any]:
@@ -130,6 +133,11 @@ def _copy_order(row: ArticleRow) -> tuple[Any, ...]:
     return (published, row.url)
 
 
+# The columns that say a row copies another, and the reasons the suite gives for them.
+_COPY_COLUMNS = frozenset({"duplicate_of", "near_duplicate_of"})
+_COPY_REASONS = frozenset(r.reason for r in checks.rules() if r.column in _COPY_COLUMNS)
+
+
 @dataclass
 class CheckedBatch:
     articles: list[ArticleRow]
@@ -146,13 +154,26 @@ def check_rows(
     """Run the suite; split rows into articles and quarantine (with reasons); never drop one."""
     # Rows are ordered oldest first so the earliest copy of a body is the one kept.
     rows = sorted(rows, key=_copy_order)
-    first = checks.validate(_check_frame(rows, sources, [None] * len(rows)))
-    eligible = [not first.blocking(r.article_id) for r in rows]
-    duplicate_of = _duplicates(rows, eligible, state)
-    # An exact copy is quarantined: it must not become the earliest copy of a cluster either.
-    can_own = [ok and copy is None for ok, copy in zip(eligible, duplicate_of, strict=True)]
-    signatures = _near_duplicates(rows, can_own, state)
-    outcome = checks.validate(_check_frame(rows, sources, duplicate_of))
+    # Which rows may own a body depends on what else blocks them: forecast from the suite,
+    # then confirmed by its one run over the batch. Where the forecast was wrong (or the suite
+    # holds what it cannot forecast), the suite's own verdict decides and it runs again.
+    blocked = checks.predict_blocked(_check_frame(rows, sources, [None] * len(rows)),
+                                     ignore=_COPY_COLUMNS)
+    if blocked is None:
+        first = checks.validate(_check_frame(rows, sources, [None] * len(rows)))
+        blocked = [bool(first.blocking(r.article_id)) for r in rows]
+    while True:
+        eligible = [not b for b in blocked]
+        duplicate_of = _duplicates(rows, eligible, state)
+        # An exact copy is quarantined: it must not become the earliest copy of a cluster.
+        can_own = [ok and copy is None for ok, copy in zip(eligible, duplicate_of, strict=True)]
+        signatures = _near_duplicates(rows, can_own, state)
+        outcome = checks.validate(_check_frame(rows, sources, duplicate_of))
+        verdict = [bool(set(outcome.blocking(r.article_id)) - _COPY_REASONS) for r in rows]
+        if verdict == blocked:
+            break
+        LOGGER.warning("the suite blocked other rows than forecast: checking the batch again")
+        blocked = verdict
     articles: list[ArticleRow] = []
     quarantine: list[QuarantineRow] = []
     for row in rows:

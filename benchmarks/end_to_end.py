@@ -6,8 +6,10 @@ The corpus pages (../shared/corpus, or RASID_BENCH_CORPUS) are served on loopbac
 each with a sitemap; the sources have no politeness delay. `rasid run` does everything a real
 run does — discovery, fetching, extraction in a process pool, the GX checks, Parquet and WARC
 writing, the commit and the report — and its time is the whole command, process start-up and
-Prefect included. The baseline is one process calling trafilatura's ``bare_extraction`` with
-metadata (its defaults otherwise) on the same pages, already in memory. Both run in the same
+Prefect included. Then `rasid reprocess` extracts the lake's pages again from its raw WARCs
+(no network) and is timed against the same loop. The baseline is one process calling
+trafilatura's ``bare_extraction`` with metadata (its defaults otherwise) on the same pages,
+already in memory. Both run in the same
 invocation, one after the other; with --repeat they alternate. CPU time per page (all of
 rasid's processes: the command, its extraction workers, the Prefect server) is printed too: on
 a shared machine it moves less than the wall-clock figures do.
@@ -44,13 +46,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--no-reprocess", action="store_true",
+                        help="skip `rasid reprocess` over each round's lake")
     add_arguments(parser)
     args = parser.parse_args()
     with bench_for(args) as bench:
-        compare(bench, args.pages, args.repeat)
+        compare(bench, args.pages, args.repeat, not args.no_reprocess)
 
 
-def compare(bench: Bench, n: int, repeat: int) -> None:
+def compare(bench: Bench, n: int, repeat: int, reprocess: bool = True) -> None:
     print(f"corpus: {len(bench.corpus)} pages, served as {n} URLs on {len(bench.hosts)} hosts")
     bench.warm_up()
     print(f"{'round':>5}  {'plain s':>7} {'p/s':>5}  {'rasid s':>7} {'p/s':>5}  {'ratio':>5}  "
@@ -61,6 +65,7 @@ def compare(bench: Bench, n: int, repeat: int) -> None:
             plain, plain_cpu = plain_loop(site)
             lake = bench.root / f"lake-e2e-{round_}"
             run = bench.rasid_run(site, lake)
+            again = bench.rasid_reprocess(site, lake) if reprocess else None
         bench.cleanup(lake)
         counts = run.counts()
         if counts["new"] != n:
@@ -71,6 +76,9 @@ def compare(bench: Bench, n: int, repeat: int) -> None:
               f"{load}", flush=True)
         print(f"{'':>5}  rasid CPU seconds: " + ", ".join(
             f"{role} {seconds:.0f}" for role, seconds in sorted(run.cpu_by_role.items())), flush=True)
+        if again is not None:
+            print(f"{'':>5}  reprocess: {again.seconds:.1f} s, {plain / again.seconds:.2f}x the plain "
+                  f"loop, CPU {1000 * again.cpu_seconds / n:.0f} ms/page", flush=True)
 
 
 if __name__ == "__main__":

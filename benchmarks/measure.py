@@ -144,6 +144,7 @@ def bench_for(args: argparse.Namespace) -> Iterator[Bench]:
     """The Bench the options ask for, with its Prefect server running if they ask for one."""
     bench = Bench(args.workdir)
     with bench.prefect_server() if args.prefect_server else nullcontext():
+        print(f"machine: {machine()}; load {machine_note()}", flush=True)
         print("Prefect: " + (f"the server at {bench.prefect_api}" if bench.prefect_api
                              else "a temporary local server per run"), flush=True)
         yield bench
@@ -204,6 +205,15 @@ class Bench:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=60)
 
+    def rasid_reprocess(self, site: CorpusSite, lake: Path) -> Measured:
+        """`rasid reprocess` over ``lake``: every stored page extracted again from its raw
+        WARC, without the network (the site is only needed for its allowlist)."""
+        command = [*rasid_command(), "reprocess", "--lake", str(lake)]
+        measured = run_measured(command, self.env(site))
+        self._runs += 1
+        (self.root / f"reprocess-{self._runs}.log").write_text(measured.stderr, encoding="utf-8")
+        return measured
+
     def rasid_run(self, site: CorpusSite, lake: Path) -> Measured:
         self._runs += 1
         sources = self.root / f"sources-{self._runs}.yaml"
@@ -241,3 +251,15 @@ def mib(n: int) -> str:
 def machine_note() -> str:
     """The 1-minute load average: others' work on a shared machine shows here."""
     return f"{os.getloadavg()[0]:.1f}"
+
+
+def machine() -> str:
+    """The CPU model and the cores, for figures compared across days and machines."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            model = next((line.split(":", 1)[1].strip() for line in info
+                          if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"

@@ -199,7 +199,7 @@ def test_the_suite_runs_once_a_batch_and_a_wrong_forecast_costs_a_second_run_not
     assert any(reasons and "duplicate_body" not in reasons for reasons, *_ in right.values())
     for forecast in (lambda frame, ignore: [False] * len(frame),  # nothing blocked
                      lambda frame, ignore: [True] * len(frame),  # everything blocked
-                     lambda frame, ignore: None):  # no forecast: the suite runs first
+                     lambda frame, ignore: None):  # no forecast
         runs.clear()
         monkeypatch.setattr(checks, "predict_blocked", forecast)
         again = pipeline.check_rows([replace(r) for r in rows], SOURCES, pipeline.LakeState())

@@ -156,12 +156,10 @@ def check_rows(
     rows = sorted(rows, key=_copy_order)
     # Which rows may own a body depends on what else blocks them: forecast from the suite,
     # then confirmed by its one run over the batch. Where the forecast was wrong (or the suite
-    # holds what it cannot forecast), the suite's own verdict decides and it runs again.
+    # holds what it cannot forecast: then nothing is taken as blocked), the suite's own
+    # verdict decides and it runs again.
     blocked = checks.predict_blocked(_check_frame(rows, sources, [None] * len(rows)),
-                                     ignore=_COPY_COLUMNS)
-    if blocked is None:
-        first = checks.validate(_check_frame(rows, sources, [None] * len(rows)))
-        blocked = [bool(first.blocking(r.article_id)) for r in rows]
+                                     ignore=_COPY_COLUMNS) or [False] * len(rows)
     while True:
         eligible = [not b for b in blocked]
         duplicate_of = _duplicates(rows, eligible, state)
